@@ -1,0 +1,62 @@
+// Package infra is the Pulumi program of the platform as a library function.
+// The Pulumi entry point (main.go), the offline render, the tests and the
+// deploy CLI all run Program, so what is tested is what is deployed.
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/components/network"
+	"github.com/personalization/platform/stacks"
+)
+
+// Program builds the stack's platform from its profile and exports its
+// outputs. A profile that fails validation stops it before any resource is
+// registered.
+func Program(ctx *pulumi.Context) error {
+	profile, err := stacks.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("stack %q: %w", ctx.Stack(), err)
+	}
+	return Build(ctx, profile)
+}
+
+// Build registers the platform of a validated profile.
+func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
+	// One explicit provider carries the stack's region and default tags; every
+	// AWS resource is created through it, so every one carries the tags.
+	awsProvider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
+		Region: pulumi.String(profile.Region),
+		DefaultTags: &aws.ProviderDefaultTagsArgs{
+			Tags: pulumi.ToStringMap(profile.Tags()),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("aws provider: %w", err)
+	}
+	withAWS := pulumi.Providers(awsProvider)
+
+	net, err := network.New(ctx, "network", &network.Args{
+		NamePrefix:           stacks.Project + "-" + profile.Stack,
+		Region:               profile.Region,
+		CIDR:                 profile.Network.CIDR,
+		Zones:                profile.Network.AvailabilityZones,
+		NATPerZone:           profile.Network.NATGateways == stacks.NATPerAZ,
+		FlowLogRetentionDays: profile.Network.FlowLogRetentionDays,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+
+	ctx.Export("environment", pulumi.String(profile.Environment))
+	ctx.Export("region", pulumi.String(profile.Region))
+	ctx.Export("vpcId", net.VpcID)
+	ctx.Export("availabilityZones", net.AvailabilityZones)
+	ctx.Export("publicSubnetIds", net.PublicSubnetIDs)
+	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
+	ctx.Export("databaseSubnetIds", net.DatabaseSubnetIDs)
+	return nil
+}

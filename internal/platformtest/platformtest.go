@@ -1,0 +1,52 @@
+// Package platformtest is the shared test harness: it runs the real program
+// for a stack's real Pulumi.<stack>.yaml on the offline recorder and hands
+// tests the graph. Importing it also registers the -update flag.
+package platformtest
+
+import (
+	"testing"
+
+	"github.com/personalization/platform/graph"
+	"github.com/personalization/platform/infra"
+	"github.com/personalization/platform/internal/golden"
+	"github.com/personalization/platform/offline"
+)
+
+// Stacks are the committed stacks every test runs against.
+func Stacks() []string { return []string{"dev", "staging", "production"} }
+
+// Render runs the program for a stack, with config overrides as `pulumi
+// config set` would make them, and fails the test on any error.
+func Render(t testing.TB, stack string, overrides map[string]string) *graph.Graph {
+	t.Helper()
+	g, err := offline.Run(infra.Program, offline.Options{Stack: stack, Config: overrides})
+	if err != nil {
+		t.Fatalf("render %s: %v", stack, err)
+	}
+	return g
+}
+
+// RenderErr runs the program for a stack expecting it to fail, and returns
+// the error and what was registered before it.
+func RenderErr(t testing.TB, stack string, overrides map[string]string) (*graph.Graph, error) {
+	t.Helper()
+	g, err := offline.Run(infra.Program, offline.Options{Stack: stack, Config: overrides})
+	if err == nil {
+		t.Fatalf("render %s with %v succeeded, want an error", stack, overrides)
+	}
+	return g, err
+}
+
+// One returns the only resource of a type below (or at) a parent URN prefix,
+// failing the test when there is not exactly one.
+func One(t testing.TB, g *graph.Graph, typ string) *graph.Resource {
+	t.Helper()
+	rs := g.OfType(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%s: %d resources of type %s, want 1", g.Stack, len(rs), typ)
+	}
+	return rs[0]
+}
+
+// Updating says whether the run rewrites golden files.
+func Updating() bool { return golden.Updating() }

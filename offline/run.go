@@ -1,0 +1,137 @@
+// Package offline runs a Pulumi program on the mock runtime against a stack's
+// real configuration and records every resource it registers. It is the one
+// recorder behind the render command, the golden files, the URN guard, the
+// policy checks, the validators and every component test: no cloud account,
+// no Pulumi CLI, no backend.
+package offline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/personalization/platform/graph"
+)
+
+// Options say which stack to run and how.
+type Options struct {
+	// Dir holds Pulumi.yaml and the stack files; empty means the project
+	// found above the working directory.
+	Dir string
+	// Stack names the stack file, Pulumi.<Stack>.yaml.
+	Stack string
+	// Config overrides or adds fully qualified keys after the stack file is
+	// read, as `pulumi config set` would.
+	Config map[string]string
+	// Secrets marks override keys as secret.
+	Secrets []string
+}
+
+// Run runs program for a stack on the mock runtime and returns the recorded
+// graph. A program error (a profile that fails validation, say) is returned
+// as is, with whatever was recorded before it in the graph.
+func Run(program pulumi.RunFunc, opts Options) (*graph.Graph, error) {
+	dir := opts.Dir
+	if dir == "" {
+		found, err := FindProjectDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
+	project, err := LoadProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := project.LoadStackConfig(opts.Stack)
+	if err != nil {
+		return nil, err
+	}
+	values := maps.Clone(cfg.Values)
+	maps.Copy(values, opts.Config)
+	secrets := append(append([]string(nil), cfg.Secrets...), opts.Secrets...)
+
+	rec := &recorder{project: project.Name, stack: opts.Stack, region: values["aws:region"]}
+	g := &graph.Graph{Project: project.Name, Stack: opts.Stack}
+	var programErr error
+	runErr := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		if err := program(ctx); err != nil {
+			programErr = err
+			return err
+		}
+		outputs, err := awaitExports(ctx)
+		g.Outputs = outputs
+		return err
+	}, pulumi.WithMocks(project.Name, opts.Stack, rec), withConfig(values, secrets))
+
+	rec.mu.Lock()
+	g.Resources = rec.resources
+	rec.mu.Unlock()
+	g.Sort()
+	switch {
+	case programErr != nil:
+		// The program's own message: the runtime's wrapping adds nothing a
+		// user of the render needs.
+		return g, programErr
+	case runErr != nil:
+		return g, fmt.Errorf("stack %q: %w", opts.Stack, runErr)
+	}
+	return g, nil
+}
+
+// withConfig hands the program its configuration directly, not through the
+// process environment, so that stacks can run in parallel in one process.
+func withConfig(values map[string]string, secrets []string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = values
+		info.ConfigSecretKeys = secrets
+	}
+}
+
+// awaitExports resolves the stack's exports and renders them like inputs.
+func awaitExports(ctx *pulumi.Context) (map[string]any, error) {
+	exports := ctx.GetCurrentExportMap()
+	names := make([]string, 0, len(exports))
+	for name := range exports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make(map[string]any, len(exports))
+	for _, name := range names {
+		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(exports[name]))
+		if err != nil {
+			return nil, fmt.Errorf("export %q: %w", name, err)
+		}
+		switch {
+		case res.Secret:
+			out[name] = graph.Secret
+		case !res.Known:
+			out[name] = graph.Unknown
+		default:
+			out[name] = plain(res.Value)
+		}
+	}
+	return out, nil
+}
+
+// plain turns an awaited Go value into JSON-able values.
+func plain(v any) any {
+	switch t := v.(type) {
+	case []string:
+		out := make([]any, len(t))
+		for i, s := range t {
+			out[i] = s
+		}
+		return out
+	case pulumi.ID:
+		return string(t)
+	case pulumi.URN:
+		return string(t)
+	default:
+		return t
+	}
+}

@@ -1,0 +1,182 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// RegionKey is the AWS provider's region key; the profile reads it so that the
+// program's explicit provider and the stack file agree.
+const RegionKey = "aws:region"
+
+// Source returns the raw value of a fully qualified configuration key
+// ("personalization-platform:network") as the engine hands it to the
+// program: scalars as text, objects and arrays as JSON.
+type Source func(key string) (string, bool)
+
+// section is one object-valued configuration key and the part of the
+// profile it overlays.
+type section struct {
+	name   string
+	target func(*Profile) any
+}
+
+func sections() []section {
+	return []section{
+		{"network", func(p *Profile) any { return &p.Network }},
+	}
+}
+
+// Keys lists the project configuration keys the profile reads, unqualified.
+// Pulumi.yaml declares exactly these (a test holds the two together), so the
+// Pulumi CLI refuses a stack file with any other key in the project namespace.
+func Keys() []string {
+	keys := []string{"environment"}
+	for _, s := range sections() {
+		keys = append(keys, s.name)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Load reads the profile of the running stack from its configuration.
+func Load(ctx *pulumi.Context) (*Profile, error) {
+	return Parse(ctx.Stack(), ctx.GetConfig)
+}
+
+// Parse builds the profile of a stack from its configuration: the tier's
+// defaults, overlaid by the stack's values, then validated. It returns every
+// problem found, each naming its key, and no profile when there is one.
+func Parse(stack string, get Source) (*Profile, error) {
+	env, err := environment(stack, get)
+	if err != nil {
+		return nil, err
+	}
+	p := Defaults(env)
+	p.Stack = stack
+
+	var errs []error
+	region, ok := get(RegionKey)
+	if !ok {
+		errs = append(errs, &FieldError{Key: RegionKey, Problem: "is not set",
+			Allowed: "an AWS region such as \"eu-west-1\" (pulumi config set aws:region eu-west-1)"})
+	}
+	p.Region = region
+
+	for _, s := range sections() {
+		raw, ok := get(Project + ":" + s.name)
+		if !ok {
+			continue
+		}
+		if err := decodeStrict(s.name, raw, s.target(&p)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := Validate(&p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// environment picks the tier: the `environment` key, or else the stack name.
+func environment(stack string, get Source) (Environment, error) {
+	raw, set := get(key("environment"))
+	if raw == "" {
+		set = false // Pulumi.yaml declares an empty default: the stack name decides
+	}
+	if !set {
+		raw = stack
+	}
+	env := Environment(raw)
+	if slices.Contains(Environments(), env) {
+		return env, nil
+	}
+	if set {
+		return "", &FieldError{Key: key("environment"), Value: raw, Problem: "is not an environment tier",
+			Allowed: oneOf(Environments())}
+	}
+	return "", &FieldError{Key: key("environment"), Problem: fmt.Sprintf(
+		"is not set and the stack name %q is not an environment tier", stack),
+		Allowed: oneOf(Environments()) + " (name the stack after its tier, or set the key)"}
+}
+
+// decodeStrict overlays a JSON object onto target, refusing keys the profile
+// does not have and values of the wrong type.
+func decodeStrict(name, raw string, target any) error {
+	trimmed := strings.TrimSpace(raw)
+	if trimmed == "" || trimmed == "null" {
+		return nil
+	}
+	if !strings.HasPrefix(trimmed, "{") {
+		return &FieldError{Key: key(name), Value: raw, Problem: "is not an object",
+			Allowed: "an object with keys " + strings.Join(jsonFields(target), ", ")}
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(trimmed)))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(target)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the object")
+	}
+	if err == nil {
+		return nil
+	}
+
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		return &FieldError{Key: key(name, typeErr.Field), Value: typeErr.Value,
+			Problem: "has the wrong type", Allowed: "a value of type " + describeType(typeErr.Type)}
+	case strings.HasPrefix(err.Error(), `json: unknown field "`):
+		field := strings.TrimSuffix(strings.TrimPrefix(err.Error(), `json: unknown field "`), `"`)
+		return &FieldError{Key: key(name, field), Problem: "is not a known key",
+			Allowed: "keys " + strings.Join(jsonFields(target), ", ")}
+	default:
+		return &FieldError{Key: key(name), Value: raw, Problem: "is not valid JSON: " + err.Error(),
+			Allowed: "an object with keys " + strings.Join(jsonFields(target), ", ")}
+	}
+}
+
+// jsonFields lists the JSON names of a struct's fields, for error messages.
+func jsonFields(target any) []string {
+	t := reflect.TypeOf(target)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "whole number"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		return "list of " + describeType(t.Elem())
+	case reflect.Map, reflect.Struct:
+		return "object"
+	default:
+		return t.String()
+	}
+}

@@ -1,0 +1,217 @@
+package stacks
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	_ "github.com/personalization/platform/internal/golden" // understands -update
+)
+
+// source is a stack's configuration for Parse, keyed like the engine's.
+func source(values map[string]string) Source {
+	return func(k string) (string, bool) {
+		v, ok := values[k]
+		return v, ok
+	}
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	for _, env := range Environments() {
+		p := Defaults(env)
+		p.Region = "eu-west-1"
+		if err := Validate(&p); err != nil {
+			t.Errorf("defaults of %s do not validate: %v", env, err)
+		}
+	}
+}
+
+func TestParseDefaultsPerTier(t *testing.T) {
+	tests := []struct {
+		stack   string
+		env     Environment
+		zones   int
+		nat     NATMode
+		flowLog int
+	}{
+		{"dev", Dev, 2, NATSingle, 7},
+		{"staging", Staging, 3, NATSingle, 30},
+		{"production", Production, 3, NATPerAZ, 365},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			p, err := Parse(tt.stack, source(map[string]string{RegionKey: "eu-west-1"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Environment != tt.env || p.Network.AvailabilityZones != tt.zones ||
+				p.Network.NATGateways != tt.nat || p.Network.FlowLogRetentionDays != tt.flowLog {
+				t.Errorf("got %s with %d zones, NAT %s, flow logs %d days; want %s, %d, %s, %d",
+					p.Environment, p.Network.AvailabilityZones, p.Network.NATGateways, p.Network.FlowLogRetentionDays,
+					tt.env, tt.zones, tt.nat, tt.flowLog)
+			}
+		})
+	}
+}
+
+func TestParseOverlaysOnlyGivenFields(t *testing.T) {
+	p, err := Parse("dev-alice", source(map[string]string{
+		RegionKey:                "us-east-2",
+		Project + ":environment": "dev",
+		Project + ":network":     `{"availabilityZones": 3}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stack != "dev-alice" || p.Environment != Dev || p.Region != "us-east-2" {
+		t.Errorf("got stack %q env %q region %q", p.Stack, p.Environment, p.Region)
+	}
+	if p.Network.AvailabilityZones != 3 || p.Network.CIDR != Defaults(Dev).Network.CIDR || p.Network.NATGateways != NATSingle {
+		t.Errorf("overlay changed more than the given field: %+v", p.Network)
+	}
+}
+
+// TestParseRejectsBadInput holds every bad input to one error that names the
+// key, the value given and what is allowed.
+func TestParseRejectsBadInput(t *testing.T) {
+	network := Project + ":network"
+	tests := []struct {
+		name   string
+		stack  string
+		config map[string]string
+		want   []string // substrings of the one error
+	}{
+		{"unknown stack name", "qa", nil,
+			[]string{Project + ":environment", `stack name "qa"`, `"dev", "staging", "production"`}},
+		{"unknown environment", "dev", map[string]string{Project + ":environment": "prod"},
+			[]string{Project + ":environment", `"prod"`, `"dev", "staging", "production"`}},
+		{"missing region", "dev", map[string]string{RegionKey: ""},
+			[]string{"aws:region", "is not set", "eu-west-1"}},
+		{"malformed region", "dev", map[string]string{RegionKey: "Europe"},
+			[]string{"aws:region", `"Europe"`, "eu-west-1"}},
+		{"malformed CIDR", "dev", map[string]string{network: `{"cidr": "10.0.0/16"}`},
+			[]string{network + ".cidr", `"10.0.0/16"`, "is not a CIDR block", "/16 to /20"}},
+		{"too small CIDR", "dev", map[string]string{network: `{"cidr": "10.0.0.0/24"}`},
+			[]string{network + ".cidr", `"10.0.0.0/24"`, "too small", "/16 to /20"}},
+		{"too large CIDR", "dev", map[string]string{network: `{"cidr": "10.0.0.0/8"}`},
+			[]string{network + ".cidr", `"10.0.0.0/8"`, "larger than AWS allows", "/16 to /20"}},
+		{"host bits set", "dev", map[string]string{network: `{"cidr": "10.0.1.0/16"}`},
+			[]string{network + ".cidr", `"10.0.1.0/16"`, "host bits", "10.0.0.0/16"}},
+		{"public range", "dev", map[string]string{network: `{"cidr": "8.8.0.0/16"}`},
+			[]string{network + ".cidr", `"8.8.0.0/16"`, "RFC 1918", "192.168.0.0/16"}},
+		{"IPv6 block", "dev", map[string]string{network: `{"cidr": "fd00::/56"}`},
+			[]string{network + ".cidr", `"fd00::/56"`, "not IPv4"}},
+		{"one zone", "dev", map[string]string{network: `{"availabilityZones": 1}`},
+			[]string{network + ".availabilityZones", `"1"`, "from 2 to 6"}},
+		{"seven zones", "dev", map[string]string{network: `{"availabilityZones": 7}`},
+			[]string{network + ".availabilityZones", `"7"`, "from 2 to 6"}},
+		{"zero zones", "production", map[string]string{network: `{"availabilityZones": 0}`},
+			[]string{network + ".availabilityZones", `"0"`, "from 2 to 6"}},
+		{"negative zones", "dev", map[string]string{network: `{"availabilityZones": -3}`},
+			[]string{network + ".availabilityZones", `"-3"`, "from 2 to 6"}},
+		{"zones as text", "dev", map[string]string{network: `{"availabilityZones": "three"}`},
+			[]string{network + ".availabilityZones", `"string"`, "whole number"}},
+		{"unknown NAT mode", "dev", map[string]string{network: `{"natGateways": "perZone"}`},
+			[]string{network + ".natGateways", `"perZone"`, `"single", "perAz"`}},
+		{"retention CloudWatch refuses", "dev", map[string]string{network: `{"flowLogRetentionDays": 10}`},
+			[]string{network + ".flowLogRetentionDays", `"10"`, "[1 3 5 7 14"}},
+		{"zero retention", "dev", map[string]string{network: `{"flowLogRetentionDays": 0}`},
+			[]string{network + ".flowLogRetentionDays", `"0"`, "[1 3 5 7 14"}},
+		{"misspelt key", "dev", map[string]string{network: `{"azCount": 3}`},
+			[]string{network + ".azCount", "not a known key", "availabilityZones, cidr, flowLogRetentionDays, natGateways"}},
+		{"not an object", "dev", map[string]string{network: `10.0.0.0/16`},
+			[]string{network, `"10.0.0.0/16"`, "not an object"}},
+		{"broken JSON", "dev", map[string]string{network: `{"cidr": `},
+			[]string{network, "not valid JSON"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := map[string]string{RegionKey: "eu-west-1"}
+			for k, v := range tt.config {
+				if v == "" {
+					delete(cfg, k)
+					continue
+				}
+				cfg[k] = v
+			}
+			p, err := Parse(tt.stack, source(cfg))
+			if err == nil {
+				t.Fatalf("accepted: %+v", p)
+			}
+			if p != nil {
+				t.Errorf("returned a profile with the error")
+			}
+			if n := countErrors(err); n != 1 {
+				t.Errorf("got %d errors, want one: %v", n, err)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("error is not a *FieldError: %T %v", err, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryProblem(t *testing.T) {
+	_, err := Parse("dev", source(map[string]string{
+		RegionKey:            "eu-west-1",
+		Project + ":network": `{"cidr": "10.0.0.0/24", "availabilityZones": 9, "natGateways": "many"}`,
+	}))
+	if n := countErrors(err); n != 3 {
+		t.Errorf("got %d errors, want 3 (cidr, zones, NAT): %v", n, err)
+	}
+}
+
+func TestKeysAreSortedAndUnique(t *testing.T) {
+	keys := Keys()
+	for i := 1; i < len(keys); i++ {
+		if keys[i-1] >= keys[i] {
+			t.Errorf("keys not sorted and unique: %v", keys)
+		}
+	}
+}
+
+func countErrors(err error) int {
+	if err == nil {
+		return 0
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		n := 0
+		for _, e := range joined.Unwrap() {
+			n += countErrors(e)
+		}
+		return n
+	}
+	return 1
+}
+
+// FuzzParse feeds the loader arbitrary configuration: it must never panic,
+// and whatever it accepts must validate.
+func FuzzParse(f *testing.F) {
+	f.Add("dev", "", "eu-west-1", `{"cidr":"10.0.0.0/16"}`)
+	f.Add("production", "production", "us-east-1", `{"availabilityZones":3,"natGateways":"perAz"}`)
+	f.Add("x", "staging", "", `{"cidr":"10.0.0.0/33","flowLogRetentionDays":-1}`)
+	f.Add("dev", "dev", "eu-west-1", `{"cidr":1}`)
+	f.Add("dev", "dev", "eu-west-1", `[]`)
+	f.Fuzz(func(t *testing.T, stack, env, region, network string) {
+		p, err := Parse(stack, source(map[string]string{
+			Project + ":environment": env,
+			RegionKey:                region,
+			Project + ":network":     network,
+		}))
+		if err != nil {
+			if p != nil {
+				t.Fatalf("profile returned with error %v", err)
+			}
+			return
+		}
+		if err := Validate(p); err != nil {
+			t.Fatalf("accepted profile does not validate: %v", err)
+		}
+	})
+}
