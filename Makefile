@@ -4,8 +4,8 @@ STACK ?= dev
 
 .PHONY: test vet fmt-check unit golden render fuzz bench lint
 
-## test: everything CI checks: formatting, vet, and every test tier.
-test: fmt-check vet unit
+## test: everything CI checks: formatting, vet, staticcheck, and every test tier.
+test: fmt-check vet lint unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -32,4 +32,4 @@ bench:
 	$(GO) test ./render -run '^$$' -bench . -benchmem
 
 lint:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

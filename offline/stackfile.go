@@ -133,7 +133,7 @@ func (p *Project) LoadStackConfig(stack string) (*StackConfig, error) {
 		}
 		value, err := scalarOrJSON(decl.Default)
 		if err != nil {
-			return nil, fmt.Errorf("Pulumi.yaml: default of %q: %w", name, err)
+			return nil, fmt.Errorf("project file: default of %q: %w", name, err)
 		}
 		cfg.Values[k] = value
 	}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/personalization/platform/internal/golden" // understands -update
+	"github.com/personalization/platform/offline"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestRenderJSON(t *testing.T) {
+	code, stdout, stderr := runCLI("render", "--stack", "production", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Stack     string `json:"stack"`
+		Resources []struct {
+			URN          string         `json:"urn"`
+			Type         string         `json:"type"`
+			Name         string         `json:"name"`
+			Parent       string         `json:"parent"`
+			Dependencies []string       `json:"dependencies"`
+			Protect      *bool          `json:"protect"`
+			Custom       *bool          `json:"custom"`
+			Inputs       map[string]any `json:"inputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if doc.Stack != "production" || len(doc.Resources) == 0 {
+		t.Fatalf("stack %q with %d resources", doc.Stack, len(doc.Resources))
+	}
+	for _, r := range doc.Resources {
+		if r.URN == "" || r.Type == "" || r.Name == "" || r.Protect == nil || r.Custom == nil || r.Inputs == nil || r.Dependencies == nil {
+			t.Errorf("resource lacks a field: %+v", r)
+		}
+	}
+}
+
+func TestRenderFormats(t *testing.T) {
+	for format, want := range map[string]string{"tree": "resources by type:", "dot": "digraph", "json": `"resources"`} {
+		code, stdout, stderr := runCLI("render", "--stack", "dev", "--format", format)
+		if code != exitOK || !strings.Contains(stdout, want) {
+			t.Errorf("%s: exit %d, stdout lacks %q; stderr %s", format, code, want, stderr)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	badDir := t.TempDir()
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulumiYAML, err := os.ReadFile(filepath.Join(project, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, badDir, map[string]string{
+		"Pulumi.yaml":     string(pulumiYAML),
+		"Pulumi.bad.yaml": "config:\n  aws:region: eu-west-1\n  personalization-platform:environment: dev\n  personalization-platform:network:\n    cidr: 10.0.0.0/30\n",
+	})
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown stack", []string{"render", "--stack", "qa"}, exitError, `no Pulumi.qa.yaml`},
+		{"invalid config", []string{"render", "--stack", "bad", "--dir", badDir}, exitError,
+			`config personalization-platform:network.cidr = "10.0.0.0/30"`},
+		{"no stack", []string{"render"}, exitUsage, "usage: platform render"},
+		{"bad format", []string{"render", "--stack", "dev", "--format", "yaml"}, exitUsage, `--format "yaml"`},
+		{"unknown command", []string{"deploy"}, exitUsage, `unknown command "deploy"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+			if stdout != "" {
+				t.Errorf("printed to stdout: %q", stdout)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+			if tt.code == exitError && strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("more than the one error line: %q", stderr)
+			}
+		})
+	}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

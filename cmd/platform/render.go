@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/personalization/platform/infra"
+	"github.com/personalization/platform/offline"
+	"github.com/personalization/platform/render"
+)
+
+func runRender(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "", "stack to render (dev, staging, production, or any Pulumi.<stack>.yaml)")
+	format := fs.String("format", string(render.Tree), fmt.Sprintf("output format: %v", render.Formats()))
+	dir := fs.String("dir", "", "project folder holding Pulumi.yaml (default: found above the working directory)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]")
+		fmt.Fprintln(stderr, "\nRuns the stack's program on Pulumi's mock runtime against its real stack file and prints every resource it would create.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *stack == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	if !slices.Contains(render.Formats(), render.Format(*format)) {
+		fmt.Fprintf(stderr, "platform render: --format %q is not a format; allowed: %v\n", *format, render.Formats())
+		return exitUsage
+	}
+
+	g, err := offline.Run(infra.Program, offline.Options{Dir: *dir, Stack: *stack})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	if err := render.Write(stdout, g, render.Format(*format)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
+	return exitOK
+}
