@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/network"
 	"github.com/personalization/platform/stacks"
 )
@@ -40,6 +41,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	withAWS := pulumi.Providers(awsProvider)
 
 	net, err := network.New(ctx, "network", &network.Args{
+		Protect:              profile.Protect,
 		NamePrefix:           stacks.Project + "-" + profile.Stack,
 		Region:               profile.Region,
 		CIDR:                 profile.Network.CIDR,
@@ -51,6 +53,11 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
+	k8s, err := cluster.New(ctx, "cluster", clusterArgs(profile, net), withAWS)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(profile.Environment))
 	ctx.Export("region", pulumi.String(profile.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -58,5 +65,44 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	ctx.Export("publicSubnetIds", net.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
 	ctx.Export("databaseSubnetIds", net.DatabaseSubnetIDs)
+	ctx.Export("clusterName", k8s.Name)
+	ctx.Export("clusterEndpoint", k8s.Endpoint)
+	ctx.Export("oidcProviderArn", k8s.OIDCProviderARN)
+	ctx.Export("nodeSecurityGroupId", k8s.NodeSecurityGroupID)
+	ctx.Export("kubeconfig", k8s.Kubeconfig)
 	return nil
+}
+
+func clusterArgs(p *stacks.Profile, net *network.Network) *cluster.Args {
+	var groups []cluster.NodeGroup
+	for _, ng := range p.Cluster.NodeGroups {
+		var taints []cluster.Taint
+		for _, t := range ng.Taints {
+			taints = append(taints, cluster.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+		}
+		groups = append(groups, cluster.NodeGroup{
+			Name:          ng.Name,
+			InstanceTypes: ng.InstanceTypes,
+			Spot:          ng.CapacityType == stacks.Spot,
+			MinSize:       ng.MinSize,
+			DesiredSize:   ng.DesiredSize,
+			MaxSize:       ng.MaxSize,
+			DiskSizeGiB:   ng.DiskSizeGiB,
+			Labels:        ng.Labels,
+			Taints:        taints,
+		})
+	}
+	return &cluster.Args{
+		ClusterName:          stacks.Project + "-" + p.Stack,
+		Region:               p.Region,
+		Version:              p.Cluster.Version,
+		VpcID:                net.VpcID.ToStringOutput(),
+		PrivateSubnetIDs:     net.PrivateSubnetIDs,
+		EndpointPublicAccess: p.Cluster.EndpointPublicAccess,
+		PublicAccessCIDRs:    p.Cluster.PublicAccessCIDRs,
+		AdminPrincipals:      p.Cluster.AdminPrincipals,
+		LogRetentionDays:     p.Cluster.LogRetentionDays,
+		NodeGroups:           groups,
+		Protect:              p.Protect,
+	}
 }

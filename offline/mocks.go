@@ -111,6 +111,9 @@ func providerURN(ref string) string {
 // computes that the program reads (ARNs, endpoints, generated names).
 func (m *recorder) outputs(args pulumi.MockResourceArgs, id string) resource.PropertyMap {
 	state := args.Inputs.Copy()
+	for k, v := range m.computed(args, id) {
+		state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+	}
 	set := func(k, v string) {
 		if _, ok := state[resource.PropertyKey(k)]; !ok {
 			state[resource.PropertyKey(k)] = resource.NewProperty(v)
@@ -122,6 +125,39 @@ func (m *recorder) outputs(args pulumi.MockResourceArgs, id string) resource.Pro
 		set("name", args.Name)
 	}
 	return state
+}
+
+// computed are the attributes AWS computes for a type, as realistic as the
+// program needs them.
+func (m *recorder) computed(args pulumi.MockResourceArgs, id string) map[string]any {
+	switch args.TypeToken {
+	case "aws:eks/cluster:Cluster":
+		name := args.Name
+		if v, ok := args.Inputs["name"]; ok && v.IsString() {
+			name = v.StringValue()
+		}
+		return map[string]any{
+			"endpoint":             fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(name), m.region),
+			"certificateAuthority": map[string]any{"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
+			"identities": []any{map[string]any{"oidcs": []any{map[string]any{
+				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", m.region, strings.ToUpper(name)),
+			}}}},
+			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-" + name + "-cluster"},
+		}
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		return map[string]any{"latestVersion": 1}
+	case "aws:kms/key:Key":
+		return map[string]any{"keyId": id}
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		url := ""
+		if v, ok := args.Inputs["url"]; ok && v.IsString() {
+			url = strings.TrimPrefix(v.StringValue(), "https://")
+		}
+		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", Account, url)}
+	case "aws:iam/role:Role":
+		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:role/%s", Account, args.Name)}
+	}
+	return nil
 }
 
 // awsService is the ARN service of an AWS type token ("aws:rds/instance:Instance" → "rds").

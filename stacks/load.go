@@ -32,6 +32,7 @@ type section struct {
 func sections() []section {
 	return []section{
 		{"network", func(p *Profile) any { return &p.Network }},
+		{"cluster", func(p *Profile) any { return &p.Cluster }},
 	}
 }
 
@@ -122,6 +123,7 @@ func decodeStrict(name, raw string, target any) error {
 		return &FieldError{Key: key(name), Value: raw, Problem: "is not an object",
 			Allowed: "an object with keys " + strings.Join(jsonFields(target), ", ")}
 	}
+	clearGivenCollections(trimmed, target)
 	dec := json.NewDecoder(bytes.NewReader([]byte(trimmed)))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(target)
@@ -144,6 +146,27 @@ func decodeStrict(name, raw string, target any) error {
 	default:
 		return &FieldError{Key: key(name), Value: raw, Problem: "is not valid JSON: " + err.Error(),
 			Allowed: "an object with keys " + strings.Join(jsonFields(target), ", ")}
+	}
+}
+
+// clearGivenCollections empties the list and map fields the JSON object sets,
+// so that a list given in config replaces the tier's default list instead
+// of being decoded over it element by element.
+func clearGivenCollections(raw string, target any) {
+	var given map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw), &given) != nil {
+		return // the decode reports the error
+	}
+	v := reflect.ValueOf(target).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if _, ok := given[name]; !ok {
+			continue
+		}
+		if k := t.Field(i).Type.Kind(); k == reflect.Slice || k == reflect.Map {
+			v.Field(i).SetZero()
+		}
 	}
 }
 

@@ -32,7 +32,14 @@ type Profile struct {
 	// Region is the AWS region, from the provider's `aws:region` key.
 	Region string `json:"region"`
 
+	// Protect marks the stateful resources (VPC, cluster, database, cache,
+	// backup bucket, KMS keys) `protect`ed, so that no `pulumi up` or
+	// `pulumi destroy` can delete them without an explicit unprotect. It is
+	// the tier's to decide (production), not a stack's.
+	Protect bool `json:"-"`
+
 	Network Network `json:"network"`
+	Cluster Cluster `json:"cluster"`
 }
 
 // NATMode says how many NAT gateways the network has.
@@ -74,3 +81,61 @@ func (p *Profile) Tags() map[string]string {
 		"managed-by":  "pulumi",
 	}
 }
+
+// Cluster is the EKS cluster's shape.
+type Cluster struct {
+	// Version is the Kubernetes minor version ("1.34").
+	Version string `json:"version"`
+	// EndpointPublicAccess opens the API server's public endpoint, and then
+	// only to PublicAccessCIDRs (the deploy runners' egress addresses). Off,
+	// the API is reachable only from inside the VPC.
+	EndpointPublicAccess bool     `json:"endpointPublicAccess"`
+	PublicAccessCIDRs    []string `json:"publicAccessCidrs"`
+	// AdminPrincipals are IAM role or user ARNs given cluster-admin through
+	// EKS access entries (never the aws-auth ConfigMap).
+	AdminPrincipals []string `json:"adminPrincipals"`
+	// LogRetentionDays is the control-plane log group's retention.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// NodeGroups are the managed node groups.
+	NodeGroups []NodeGroup `json:"nodeGroups"`
+}
+
+// CapacityType is how a node group's instances are bought.
+type CapacityType string
+
+// The EC2 capacity types of a managed node group.
+const (
+	OnDemand CapacityType = "ON_DEMAND"
+	Spot     CapacityType = "SPOT"
+)
+
+// CapacityTypes lists the allowed capacity types.
+func CapacityTypes() []CapacityType { return []CapacityType{OnDemand, Spot} }
+
+// NodeGroup is one EKS managed node group, spread over every private subnet.
+type NodeGroup struct {
+	Name          string            `json:"name"`
+	InstanceTypes []string          `json:"instanceTypes"`
+	CapacityType  CapacityType      `json:"capacityType"`
+	MinSize       int               `json:"minSize"`
+	DesiredSize   int               `json:"desiredSize"`
+	MaxSize       int               `json:"maxSize"`
+	DiskSizeGiB   int               `json:"diskSizeGiB"`
+	Labels        map[string]string `json:"labels"`
+	Taints        []Taint           `json:"taints"`
+}
+
+// Taint is a Kubernetes taint on every node of a group.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Effect string `json:"effect"`
+}
+
+// TaintEffects are the effects EKS accepts for node group taints.
+func TaintEffects() []string { return []string{"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"} }
+
+// KubernetesVersions are the EKS versions the platform deploys: those in
+// EKS standard support when this list was last reviewed. Adding one is a
+// deliberate change, tested like any other.
+func KubernetesVersions() []string { return []string{"1.33", "1.34", "1.35"} }

@@ -75,6 +75,7 @@ func TestParseOverlaysOnlyGivenFields(t *testing.T) {
 // key, the value given and what is allowed.
 func TestParseRejectsBadInput(t *testing.T) {
 	network := Project + ":network"
+	cluster := Project + ":cluster"
 	tests := []struct {
 		name   string
 		stack  string
@@ -123,6 +124,38 @@ func TestParseRejectsBadInput(t *testing.T) {
 			[]string{network, `"10.0.0.0/16"`, "not an object"}},
 		{"broken JSON", "dev", map[string]string{network: `{"cidr": `},
 			[]string{network, "not valid JSON"}},
+		{"unsupported Kubernetes version", "dev", map[string]string{cluster: `{"version": "1.21"}`},
+			[]string{cluster + ".version", `"1.21"`, `"1.33", "1.34", "1.35"`}},
+		{"public endpoint without allow-list", "dev", map[string]string{cluster: `{"endpointPublicAccess": true}`},
+			[]string{cluster + ".publicAccessCidrs", "open the API to the internet", "egress CIDRs"}},
+		{"allow-list of the whole internet", "production", map[string]string{cluster: `{"endpointPublicAccess": true, "publicAccessCidrs": ["0.0.0.0/0"]}`},
+			[]string{cluster + ".publicAccessCidrs[0]", `"0.0.0.0/0"`, "whole internet"}},
+		{"allow-list of the whole IPv6 internet", "dev", map[string]string{cluster: `{"endpointPublicAccess": true, "publicAccessCidrs": ["203.0.113.0/24", "::/0"]}`},
+			[]string{cluster + ".publicAccessCidrs[1]", `"::/0"`, "whole internet"}},
+		{"malformed allow-list CIDR", "dev", map[string]string{cluster: `{"endpointPublicAccess": true, "publicAccessCidrs": ["203.0.113.0/33"]}`},
+			[]string{cluster + ".publicAccessCidrs[0]", `"203.0.113.0/33"`, "not a CIDR"}},
+		{"allow-list with the endpoint off", "dev", map[string]string{cluster: `{"publicAccessCidrs": ["203.0.113.0/24"]}`},
+			[]string{cluster + ".publicAccessCidrs", "endpointPublicAccess is false"}},
+		{"admin that is not an IAM ARN", "dev", map[string]string{cluster: `{"adminPrincipals": ["alice@example.com"]}`},
+			[]string{cluster + ".adminPrincipals[0]", `"alice@example.com"`, "arn:aws:iam::123456789012:role/"}},
+		{"min above max", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["m6i.large"], "capacityType": "ON_DEMAND", "minSize": 4, "desiredSize": 4, "maxSize": 3, "diskSizeGiB": 50}]}`},
+			[]string{cluster + ".nodeGroups[0].minSize", `"4"`, "above maxSize (3)", "0 to 3"}},
+		{"desired outside min and max", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["m6i.large"], "capacityType": "ON_DEMAND", "minSize": 1, "desiredSize": 5, "maxSize": 3, "diskSizeGiB": 50}]}`},
+			[]string{cluster + ".nodeGroups[0].desiredSize", `"5"`, "1 to 3"}},
+		{"empty instance types", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": [], "capacityType": "SPOT", "minSize": 1, "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50}]}`},
+			[]string{cluster + ".nodeGroups[0].instanceTypes", "is empty", "m6i.large"}},
+		{"malformed instance type", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["large"], "capacityType": "SPOT", "minSize": 1, "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50}]}`},
+			[]string{cluster + ".nodeGroups[0].instanceTypes[0]", `"large"`, "m6i.large"}},
+		{"unknown capacity type", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["m6i.large"], "capacityType": "RESERVED", "minSize": 1, "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50}]}`},
+			[]string{cluster + ".nodeGroups[0].capacityType", `"RESERVED"`, `"ON_DEMAND", "SPOT"`}},
+		{"no node group", "dev", map[string]string{cluster: `{"nodeGroups": []}`},
+			[]string{cluster + ".nodeGroups", "has no node group"}},
+		{"unknown taint effect", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["m6i.large"], "capacityType": "SPOT", "minSize": 1, "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50, "taints": [{"key": "dedicated", "effect": "NoSchedule"}]}]}`},
+			[]string{cluster + ".nodeGroups[0].taints[0].effect", `"NoSchedule"`, `"NO_SCHEDULE"`}},
+		{"tiny disk", "dev", map[string]string{cluster: `{"nodeGroups": [{"name": "general", "instanceTypes": ["m6i.large"], "capacityType": "SPOT", "minSize": 1, "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 8}]}`},
+			[]string{cluster + ".nodeGroups[0].diskSizeGiB", `"8"`, "20 to 16384"}},
+		{"control-plane retention CloudWatch refuses", "dev", map[string]string{cluster: `{"logRetentionDays": 45}`},
+			[]string{cluster + ".logRetentionDays", `"45"`, "[1 3 5 7 14"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +187,24 @@ func TestParseRejectsBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListsReplaceDefaults: a list given in config replaces the tier's list;
+// its elements do not inherit the default elements' fields.
+func TestListsReplaceDefaults(t *testing.T) {
+	p, err := Parse("production", source(map[string]string{
+		RegionKey:            "eu-west-1",
+		Project + ":cluster": `{"nodeGroups": [{"name": "batch", "instanceTypes": ["c6i.large"], "capacityType": "SPOT", "minSize": 0, "desiredSize": 0, "maxSize": 5, "diskSizeGiB": 40}]}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Cluster.NodeGroups) != 1 || p.Cluster.NodeGroups[0].Name != "batch" || p.Cluster.NodeGroups[0].MinSize != 0 || p.Cluster.NodeGroups[0].DiskSizeGiB != 40 {
+		t.Errorf("node groups %+v, want exactly the given batch group", p.Cluster.NodeGroups)
+	}
+	if Defaults(Production).Cluster.NodeGroups[0].Name != "general" {
+		t.Error("decoding changed the tier's defaults")
 	}
 }
 

@@ -26,6 +26,9 @@ func Validate(p *Profile) error {
 			Problem: "is not a NAT gateway layout", Allowed: oneOf(NATModes())})
 	}
 	add(validateRetention(key("network", "flowLogRetentionDays"), p.Network.FlowLogRetentionDays))
+	for _, err := range validateCluster(&p.Cluster) {
+		add(err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,4 +104,114 @@ func validateRetention(k string, days int) *FieldError {
 	}
 	return &FieldError{Key: k, Value: strconv.Itoa(days), Problem: "is not a retention CloudWatch Logs accepts",
 		Allowed: fmt.Sprintf("one of %v days", allowed)}
+}
+
+var (
+	iamPrincipalPattern = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
+	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	nodeGroupPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+)
+
+func validateCluster(c *Cluster) []*FieldError {
+	var errs []*FieldError
+	if !slices.Contains(KubernetesVersions(), c.Version) {
+		errs = append(errs, &FieldError{Key: key("cluster", "version"), Value: c.Version,
+			Problem: "is not a supported Kubernetes version", Allowed: oneOf(KubernetesVersions())})
+	}
+	errs = append(errs, validatePublicAccess(c)...)
+	for i, arn := range c.AdminPrincipals {
+		if !iamPrincipalPattern.MatchString(arn) {
+			errs = append(errs, &FieldError{Key: key("cluster", fmt.Sprintf("adminPrincipals[%d]", i)), Value: arn,
+				Problem: "is not an IAM role or user ARN", Allowed: `an ARN such as "arn:aws:iam::123456789012:role/platform-admins"`})
+		}
+	}
+	if err := validateRetention(key("cluster", "logRetentionDays"), c.LogRetentionDays); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.NodeGroups) == 0 {
+		errs = append(errs, &FieldError{Key: key("cluster", "nodeGroups"), Value: "[]",
+			Problem: "has no node group", Allowed: "one or more node groups"})
+	}
+	seen := map[string]bool{}
+	for i, ng := range c.NodeGroups {
+		errs = append(errs, validateNodeGroup(i, &ng, seen)...)
+	}
+	return errs
+}
+
+// validatePublicAccess: the public endpoint is off, or on for an explicit
+// list of addresses that is not the whole internet.
+func validatePublicAccess(c *Cluster) []*FieldError {
+	var errs []*FieldError
+	k := key("cluster", "publicAccessCidrs")
+	allowed := "the deploy runners' egress CIDRs, such as \"203.0.113.0/24\"; never 0.0.0.0/0 or ::/0"
+	if c.EndpointPublicAccess && len(c.PublicAccessCIDRs) == 0 {
+		errs = append(errs, &FieldError{Key: k, Value: "[]", Problem: "is empty while endpointPublicAccess is true, which would open the API to the internet", Allowed: allowed})
+	}
+	if !c.EndpointPublicAccess && len(c.PublicAccessCIDRs) > 0 {
+		errs = append(errs, &FieldError{Key: k, Value: fmt.Sprint(c.PublicAccessCIDRs), Problem: "is set while endpointPublicAccess is false", Allowed: "an empty list, or set endpointPublicAccess to true"})
+	}
+	for i, cidr := range c.PublicAccessCIDRs {
+		ki := fmt.Sprintf("%s[%d]", k, i)
+		prefix, err := netip.ParsePrefix(cidr)
+		switch {
+		case err != nil:
+			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: "is not a CIDR block", Allowed: allowed})
+		case prefix.Bits() == 0:
+			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: "opens the API server to the whole internet", Allowed: allowed})
+		case prefix.Masked() != prefix:
+			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: fmt.Sprintf("has host bits set (the block is %s)", prefix.Masked()), Allowed: allowed})
+		}
+	}
+	return errs
+}
+
+func validateNodeGroup(i int, ng *NodeGroup, seen map[string]bool) []*FieldError {
+	var errs []*FieldError
+	at := func(field string) string { return key("cluster", fmt.Sprintf("nodeGroups[%d]", i), field) }
+	if !nodeGroupPattern.MatchString(ng.Name) {
+		errs = append(errs, &FieldError{Key: at("name"), Value: ng.Name, Problem: "is not a node group name",
+			Allowed: "lower-case letters, digits and dashes, starting with a letter, at most 31 characters"})
+	} else if seen[ng.Name] {
+		errs = append(errs, &FieldError{Key: at("name"), Value: ng.Name, Problem: "names another node group too", Allowed: "a unique name"})
+	}
+	seen[ng.Name] = true
+	if len(ng.InstanceTypes) == 0 {
+		errs = append(errs, &FieldError{Key: at("instanceTypes"), Value: "[]", Problem: "is empty", Allowed: `one or more EC2 instance types such as "m6i.large"`})
+	}
+	for j, it := range ng.InstanceTypes {
+		if !instanceTypePattern.MatchString(it) {
+			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("instanceTypes[%d]", j)), Value: it,
+				Problem: "is not an EC2 instance type", Allowed: `a type such as "m6i.large" or "t3a.medium"`})
+		}
+	}
+	if !slices.Contains(CapacityTypes(), ng.CapacityType) {
+		errs = append(errs, &FieldError{Key: at("capacityType"), Value: string(ng.CapacityType),
+			Problem: "is not a capacity type", Allowed: oneOf(CapacityTypes())})
+	}
+	switch {
+	case ng.MinSize < 0:
+		errs = append(errs, &FieldError{Key: at("minSize"), Value: strconv.Itoa(ng.MinSize), Problem: "is negative", Allowed: "0 or more"})
+	case ng.MaxSize < 1:
+		errs = append(errs, &FieldError{Key: at("maxSize"), Value: strconv.Itoa(ng.MaxSize), Problem: "is below 1", Allowed: "1 or more, and at least minSize"})
+	case ng.MinSize > ng.MaxSize:
+		errs = append(errs, &FieldError{Key: at("minSize"), Value: strconv.Itoa(ng.MinSize),
+			Problem: fmt.Sprintf("is above maxSize (%d)", ng.MaxSize), Allowed: fmt.Sprintf("0 to %d", ng.MaxSize)})
+	case ng.DesiredSize < ng.MinSize || ng.DesiredSize > ng.MaxSize:
+		errs = append(errs, &FieldError{Key: at("desiredSize"), Value: strconv.Itoa(ng.DesiredSize),
+			Problem: "is outside [minSize, maxSize]", Allowed: fmt.Sprintf("%d to %d", ng.MinSize, ng.MaxSize)})
+	}
+	if err := intInRange(at("diskSizeGiB"), ng.DiskSizeGiB, 20, 16384); err != nil {
+		errs = append(errs, err)
+	}
+	for j, t := range ng.Taints {
+		if !slices.Contains(TaintEffects(), t.Effect) {
+			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("taints[%d].effect", j)), Value: t.Effect,
+				Problem: "is not a taint effect", Allowed: oneOf(TaintEffects())})
+		}
+		if t.Key == "" {
+			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("taints[%d].key", j)), Problem: "is empty", Allowed: "a label-style key such as \"dedicated\""})
+		}
+	}
+	return errs
 }

@@ -39,6 +39,8 @@ type Args struct {
 	FlowLogRetentionDays int
 	// FlowLogKMSKeyARN encrypts the flow-log group when set.
 	FlowLogKMSKeyARN pulumi.StringInput
+	// Protect protects the VPC: everything else of the platform lives in it.
+	Protect bool
 }
 
 // Network is the VPC and everything routed through it.
@@ -126,7 +128,7 @@ func (b *builder) build(n *Network, plan []ZoneSubnets) error {
 		EnableDnsHostnames: pulumi.Bool(true),
 		EnableDnsSupport:   pulumi.Bool(true),
 		Tags:               b.tags("vpc", nil),
-	}, b.parent)
+	}, b.parent, pulumi.Protect(b.args.Protect))
 	if err != nil {
 		return fmt.Errorf("vpc: %w", err)
 	}

@@ -109,7 +109,7 @@ func TestFlowLogsAndEndpoint(t *testing.T) {
 	for _, stack := range platformtest.Stacks() {
 		t.Run(stack, func(t *testing.T) {
 			g := platformtest.Render(t, stack, nil)
-			group := platformtest.One(t, g, "aws:cloudwatch/logGroup:LogGroup")
+			group := platformtest.Child(t, g, network.TypeToken, "aws:cloudwatch/logGroup:LogGroup")
 			if group.Input("retentionInDays") == nil {
 				t.Error("flow log group has no retention")
 			}

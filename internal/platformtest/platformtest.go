@@ -50,3 +50,20 @@ func One(t testing.TB, g *graph.Graph, typ string) *graph.Resource {
 
 // Updating says whether the run rewrites golden files.
 func Updating() bool { return golden.Updating() }
+
+// Child returns the only resource of type typ among the children of the only
+// component of type component, failing the test otherwise.
+func Child(t testing.TB, g *graph.Graph, component, typ string) *graph.Resource {
+	t.Helper()
+	parent := One(t, g, component)
+	var found []*graph.Resource
+	for _, r := range g.Children(parent.URN) {
+		if r.Type == typ {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: %d children of type %s under %s, want 1", g.Stack, len(found), typ, component)
+	}
+	return found[0]
+}
