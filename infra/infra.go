@@ -9,7 +9,10 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/backup"
+	"github.com/personalization/platform/components/cache"
 	"github.com/personalization/platform/components/cluster"
+	"github.com/personalization/platform/components/database"
 	"github.com/personalization/platform/components/network"
 	"github.com/personalization/platform/stacks"
 )
@@ -58,6 +61,66 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
+	name := stacks.Project + "-" + profile.Stack
+	db, err := database.New(ctx, "database", &database.Args{
+		Identifier:             name,
+		DatabaseName:           "personalization",
+		MasterUsername:         "personalization_admin",
+		VpcID:                  net.VpcID.ToStringOutput(),
+		SubnetIDs:              net.DatabaseSubnetIDs,
+		ClientSecurityGroupID:  k8s.NodeSecurityGroupID,
+		EngineVersion:          profile.Database.EngineVersion,
+		InstanceClass:          profile.Database.InstanceClass,
+		AllocatedStorageGiB:    profile.Database.AllocatedStorageGiB,
+		MaxAllocatedStorageGiB: profile.Database.MaxAllocatedStorageGiB,
+		MultiAZ:                profile.Database.MultiAZ,
+		BackupRetentionDays:    profile.Database.BackupRetentionDays,
+		DeletionProtection:     profile.Database.DeletionProtection,
+		SlowStatementMs:        profile.Database.SlowStatementMs,
+		LogRetentionDays:       profile.Database.LogRetentionDays,
+		Protect:                profile.Protect,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+	redis, err := cache.New(ctx, "cache", &cache.Args{
+		Name:                  name,
+		VpcID:                 net.VpcID.ToStringOutput(),
+		SubnetIDs:             net.PrivateSubnetIDs,
+		ClientSecurityGroupID: k8s.NodeSecurityGroupID,
+		AuthToken:             profile.Secrets.RedisAuthToken,
+		EngineVersion:         profile.Cache.EngineVersion,
+		NodeType:              profile.Cache.NodeType,
+		Nodes:                 profile.Cache.Nodes,
+		SnapshotRetentionDays: profile.Cache.SnapshotRetentionDays,
+		LogRetentionDays:      profile.Cache.LogRetentionDays,
+		Protect:               profile.Protect,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+	backupArgs := &backup.Args{
+		Name:                  name,
+		RetentionDays:         profile.Backup.RetentionDays,
+		NoncurrentVersionDays: profile.Backup.NoncurrentVersionDays,
+		ForceDestroy:          profile.Backup.ForceDestroy,
+		Protect:               profile.Protect,
+	}
+	if profile.Backup.ReplicaRegion != "" {
+		dr, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{
+			Region:      pulumi.String(profile.Backup.ReplicaRegion),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(profile.Tags())},
+		})
+		if err != nil {
+			return fmt.Errorf("disaster recovery provider: %w", err)
+		}
+		backupArgs.ReplicaProvider = dr
+	}
+	dumps, err := backup.New(ctx, "backup", backupArgs, withAWS)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(profile.Environment))
 	ctx.Export("region", pulumi.String(profile.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -70,6 +133,18 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	ctx.Export("oidcProviderArn", k8s.OIDCProviderARN)
 	ctx.Export("nodeSecurityGroupId", k8s.NodeSecurityGroupID)
 	ctx.Export("kubeconfig", k8s.Kubeconfig)
+	ctx.Export("databaseAddress", db.Address)
+	ctx.Export("databasePort", db.Port)
+	ctx.Export("databaseSecretArn", db.MasterSecretARN)
+	ctx.Export("databaseKmsKeyArn", db.KMSKeyARN)
+	ctx.Export("redisPrimaryEndpoint", redis.PrimaryEndpoint)
+	ctx.Export("redisReaderEndpoint", redis.ReaderEndpoint)
+	ctx.Export("redisPort", redis.Port)
+	ctx.Export("redisKmsKeyArn", redis.KMSKeyARN)
+	ctx.Export("backupBucketName", dumps.BucketName)
+	ctx.Export("backupBucketArn", dumps.BucketARN)
+	ctx.Export("backupKmsKeyArn", dumps.KMSKeyARN)
+	ctx.Export("backupReplicaBucketArn", dumps.ReplicaBucketARN)
 	return nil
 }
 

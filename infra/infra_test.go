@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -98,4 +99,58 @@ func TestStackFilesAreValid(t *testing.T) {
 			t.Errorf("%s renders environment %v", stack, g.Outputs["environment"])
 		}
 	}
+}
+
+// TestNoInputHoldsAPlaintextSecret: the secret values the stack is given
+// reach no resource input and no output except as secrets, and nothing
+// passes a database password at all.
+func TestNoInputHoldsAPlaintextSecret(t *testing.T) {
+	for _, stack := range platformtest.Stacks() {
+		t.Run(stack, func(t *testing.T) {
+			g := platformtest.Render(t, stack, nil)
+			for _, r := range g.Resources {
+				if path, found := findString(r.Inputs, offline.PlaceholderSecret); found {
+					t.Errorf("%s holds a secret in plain text at %s", r.URN, path)
+				}
+				if r.Input("password") != nil || r.Input("masterPassword") != nil {
+					t.Errorf("%s is given a password", r.URN)
+				}
+			}
+			if path, found := findString(g.Outputs, offline.PlaceholderSecret); found {
+				t.Errorf("output %s holds a secret in plain text", path)
+			}
+		})
+	}
+}
+
+// TestMissingSecretFailsOnARealEngine: without the offline placeholders, a
+// stack lacking its secrets fails before any resource, naming the key.
+func TestMissingSecretFailsOnARealEngine(t *testing.T) {
+	g, err := offline.Run(infra.Program, offline.Options{Stack: "production", NoSecretPlaceholders: true})
+	if err == nil || !strings.Contains(err.Error(), "personalization-platform:redisAuthToken: is not set") {
+		t.Fatalf("got %v", err)
+	}
+	if len(g.Resources) != 0 {
+		t.Errorf("%d resources registered", len(g.Resources))
+	}
+}
+
+func findString(v any, needle string) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return "", strings.Contains(t, needle)
+	case map[string]any:
+		for k, e := range t {
+			if p, ok := findString(e, needle); ok {
+				return k + "." + p, true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p, ok := findString(e, needle); ok {
+				return fmt.Sprintf("[%d].%s", i, p), true
+			}
+		}
+	}
+	return "", false
 }

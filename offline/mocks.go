@@ -23,6 +23,19 @@ type recorder struct {
 
 	mu        sync.Mutex
 	resources []*graph.Resource
+	// regions maps AWS provider URNs to their region, so that a resource
+	// created through a provider of another region gets that region's ARNs.
+	regions map[string]string
+}
+
+// regionOf is the region of the provider a resource is created through.
+func (m *recorder) regionOf(providerRef string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.regions[providerURN(providerRef)]; ok {
+		return r
+	}
+	return m.region
 }
 
 var _ pulumi.MockResourceMonitor = (*recorder)(nil)
@@ -47,6 +60,12 @@ func (m *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
+	if region, ok := args.Inputs["region"]; ok && args.TypeToken == "pulumi:providers:aws" && region.IsString() {
+		if m.regions == nil {
+			m.regions = map[string]string{}
+		}
+		m.regions[urn] = region.StringValue()
+	}
 	m.mu.Unlock()
 
 	if !args.Custom {
@@ -110,8 +129,9 @@ func providerURN(ref string) string {
 // outputs are a custom resource's state: its inputs, plus the attributes AWS
 // computes that the program reads (ARNs, endpoints, generated names).
 func (m *recorder) outputs(args pulumi.MockResourceArgs, id string) resource.PropertyMap {
+	region := m.regionOf(args.Provider)
 	state := args.Inputs.Copy()
-	for k, v := range m.computed(args, id) {
+	for k, v := range m.computed(args, id, region) {
 		state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 	}
 	set := func(k, v string) {
@@ -121,7 +141,7 @@ func (m *recorder) outputs(args pulumi.MockResourceArgs, id string) resource.Pro
 	}
 	if strings.HasPrefix(args.TypeToken, "aws:") {
 		service := awsService(args.TypeToken)
-		set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.region, Account, resourceKind(args.TypeToken), args.Name))
+		set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, region, Account, resourceKind(args.TypeToken), args.Name))
 		set("name", args.Name)
 	}
 	return state
@@ -129,7 +149,7 @@ func (m *recorder) outputs(args pulumi.MockResourceArgs, id string) resource.Pro
 
 // computed are the attributes AWS computes for a type, as realistic as the
 // program needs them.
-func (m *recorder) computed(args pulumi.MockResourceArgs, id string) map[string]any {
+func (m *recorder) computed(args pulumi.MockResourceArgs, id, region string) map[string]any {
 	switch args.TypeToken {
 	case "aws:eks/cluster:Cluster":
 		name := args.Name
@@ -137,13 +157,39 @@ func (m *recorder) computed(args pulumi.MockResourceArgs, id string) map[string]
 			name = v.StringValue()
 		}
 		return map[string]any{
-			"endpoint":             fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(name), m.region),
+			"endpoint":             fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(name), region),
 			"certificateAuthority": map[string]any{"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
 			"identities": []any{map[string]any{"oidcs": []any{map[string]any{
-				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", m.region, strings.ToUpper(name)),
+				"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", region, strings.ToUpper(name)),
 			}}}},
 			"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-" + name + "-cluster"},
 		}
+	case "aws:rds/instance:Instance":
+		ident := args.Name
+		if v, ok := args.Inputs["identifier"]; ok && v.IsString() {
+			ident = v.StringValue()
+		}
+		return map[string]any{
+			"identifier": ident,
+			"address":    fmt.Sprintf("%s.c0ffee00.%s.rds.amazonaws.com", ident, region),
+			"endpoint":   fmt.Sprintf("%s.c0ffee00.%s.rds.amazonaws.com:5432", ident, region),
+			"port":       5432,
+			"arn":        fmt.Sprintf("arn:aws:rds:%s:%s:db:%s", region, Account, ident),
+			"masterUserSecrets": []any{map[string]any{
+				"secretArn":    fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!db-%s-AbCdEf", region, Account, ident),
+				"secretStatus": "active",
+			}},
+		}
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		return map[string]any{
+			"primaryEndpointAddress": fmt.Sprintf("master.%s.c0ffee.%s.cache.amazonaws.com", args.Name, regionCode(region)),
+			"readerEndpointAddress":  fmt.Sprintf("replica.%s.c0ffee.%s.cache.amazonaws.com", args.Name, regionCode(region)),
+			"port":                   6379,
+		}
+	case "aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket":
+		// Auto-naming: the logical name and a suffix.
+		name := args.Name + "-0ff11e"
+		return map[string]any{"bucket": name, "arn": "arn:aws:s3:::" + name}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		return map[string]any{"latestVersion": 1}
 	case "aws:kms/key:Key":

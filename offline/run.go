@@ -29,6 +29,9 @@ type Options struct {
 	Config map[string]string
 	// Secrets marks override keys as secret.
 	Secrets []string
+	// NoSecretPlaceholders leaves required secrets the stack file lacks
+	// unset, as a real engine would, instead of filling in placeholders.
+	NoSecretPlaceholders bool
 }
 
 // Run runs program for a stack on the mock runtime and returns the recorded
@@ -47,7 +50,7 @@ func Run(program pulumi.RunFunc, opts Options) (*graph.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := project.LoadStackConfig(opts.Stack)
+	cfg, err := project.LoadStackConfig(opts.Stack, !opts.NoSecretPlaceholders)
 	if err != nil {
 		return nil, err
 	}

@@ -88,10 +88,19 @@ func (p *Project) Stacks() ([]string, error) {
 	return stacks, nil
 }
 
+// PlaceholderSecret stands in for every secret value under the mock runtime:
+// `secure:` values are never decrypted, and a required secret the stack
+// file lacks is satisfied by it. It is a valid value for every secret key
+// the program reads.
+const PlaceholderSecret = "offline-placeholder-secret"
+
 // LoadStackConfig reads Pulumi.<stack>.yaml as the Pulumi CLI would: keys
 // without a namespace belong to the project, project keys must be declared
 // in Pulumi.yaml, and declared defaults fill the keys the stack leaves out.
-func (p *Project) LoadStackConfig(stack string) (*StackConfig, error) {
+// Declared secret keys the stack file lacks get the placeholder secret when
+// placeholders is true: committed stack files carry no secrets, and each
+// organisation sets its own.
+func (p *Project) LoadStackConfig(stack string, placeholders bool) (*StackConfig, error) {
 	file := "Pulumi." + stack + ".yaml"
 	raw, err := os.ReadFile(filepath.Join(p.Dir, file))
 	if os.IsNotExist(err) {
@@ -128,7 +137,15 @@ func (p *Project) LoadStackConfig(stack string) (*StackConfig, error) {
 	}
 	for name, decl := range p.Config {
 		k := p.Name + ":" + name
-		if _, set := cfg.Values[k]; set || decl.Default == nil {
+		if _, set := cfg.Values[k]; set {
+			continue
+		}
+		if decl.Secret && placeholders {
+			cfg.Values[k] = PlaceholderSecret
+			cfg.Secrets = append(cfg.Secrets, k)
+			continue
+		}
+		if decl.Default == nil {
 			continue
 		}
 		value, err := scalarOrJSON(decl.Default)
@@ -166,7 +183,7 @@ func configValue(node *yaml.Node) (string, bool, error) {
 	}
 	if m, ok := v.(map[string]any); ok && len(m) == 1 {
 		if _, secure := m["secure"]; secure {
-			return "offline-placeholder-secret", true, nil
+			return PlaceholderSecret, true, nil
 		}
 	}
 	s, err := scalarOrJSON(v)

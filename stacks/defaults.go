@@ -26,6 +26,29 @@ func Defaults(env Environment) Profile {
 				DiskSizeGiB:   50,
 			}},
 		},
+		Database: Database{
+			EngineVersion:          "15",
+			InstanceClass:          "db.t4g.medium",
+			AllocatedStorageGiB:    20,
+			MaxAllocatedStorageGiB: 100,
+			BackupRetentionDays:    3,
+			SlowStatementMs:        500,
+			LogRetentionDays:       7,
+		},
+		Cache: Cache{
+			EngineVersion:         "7.1",
+			NodeType:              "cache.t4g.small",
+			Nodes:                 1,
+			SnapshotRetentionDays: 1,
+			LogRetentionDays:      7,
+		},
+		Backup: Backup{
+			// The service design's 02:00 daily pg_dump, kept 30 days.
+			Schedule:              "0 2 * * *",
+			RetentionDays:         30,
+			NoncurrentVersionDays: 7,
+			ForceDestroy:          true,
+		},
 	}
 	switch env {
 	case Staging:
@@ -33,6 +56,17 @@ func Defaults(env Environment) Profile {
 		p.Network.AvailabilityZones = 3
 		p.Network.FlowLogRetentionDays = 30
 		p.Cluster.LogRetentionDays = 30
+		p.Database.InstanceClass = "db.r6g.large"
+		p.Database.AllocatedStorageGiB = 50
+		p.Database.MaxAllocatedStorageGiB = 200
+		p.Database.MultiAZ = true
+		p.Database.BackupRetentionDays = 7
+		p.Database.LogRetentionDays = 30
+		p.Cache.NodeType = "cache.r7g.large"
+		p.Cache.Nodes = 2
+		p.Cache.SnapshotRetentionDays = 3
+		p.Cache.LogRetentionDays = 30
+		p.Backup.ForceDestroy = false
 		p.Cluster.NodeGroups = []NodeGroup{{
 			Name:          "general",
 			InstanceTypes: []string{"m6i.large", "m6a.large"},
@@ -50,6 +84,21 @@ func Defaults(env Environment) Profile {
 		p.Network.FlowLogRetentionDays = 365
 		p.Protect = true
 		p.Cluster.LogRetentionDays = 365
+		p.Database.InstanceClass = "db.r6g.xlarge"
+		p.Database.AllocatedStorageGiB = 100
+		p.Database.MaxAllocatedStorageGiB = 1000
+		p.Database.MultiAZ = true
+		// Two weeks of point-in-time recovery: RPO 1 h needs the
+		// continuous log backups, the retention covers late discovery.
+		p.Database.BackupRetentionDays = 14
+		p.Database.DeletionProtection = true
+		p.Database.LogRetentionDays = 365
+		p.Cache.NodeType = "cache.r7g.large"
+		p.Cache.Nodes = 3
+		p.Cache.SnapshotRetentionDays = 7
+		p.Cache.LogRetentionDays = 365
+		p.Backup.ForceDestroy = false
+		p.Backup.ReplicaRegion = "eu-central-1"
 		// At least one node per zone, on demand: the API's 3 replicas and
 		// their PodDisruptionBudget need three nodes to spread over.
 		p.Cluster.NodeGroups = []NodeGroup{{

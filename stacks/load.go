@@ -17,10 +17,21 @@ import (
 // program's explicit provider and the stack file agree.
 const RegionKey = "aws:region"
 
-// Source returns the raw value of a fully qualified configuration key
-// ("personalization-platform:network") as the engine hands it to the
-// program: scalars as text, objects and arrays as JSON.
-type Source func(key string) (string, bool)
+// Source is a stack's configuration as the engine hands it to the program.
+type Source interface {
+	// Get returns the raw value of a fully qualified key
+	// ("personalization-platform:network"): scalars as text, objects and
+	// arrays as JSON.
+	Get(key string) (string, bool)
+	// IsSecret says whether the key's value was set as a secret.
+	IsSecret(key string) bool
+}
+
+// contextSource reads the running program's configuration.
+type contextSource struct{ ctx *pulumi.Context }
+
+func (s contextSource) Get(key string) (string, bool) { return s.ctx.GetConfig(key) }
+func (s contextSource) IsSecret(key string) bool      { return s.ctx.IsConfigSecret(key) }
 
 // section is one object-valued configuration key and the part of the
 // profile it overlays.
@@ -33,6 +44,9 @@ func sections() []section {
 	return []section{
 		{"network", func(p *Profile) any { return &p.Network }},
 		{"cluster", func(p *Profile) any { return &p.Cluster }},
+		{"database", func(p *Profile) any { return &p.Database }},
+		{"cache", func(p *Profile) any { return &p.Cache }},
+		{"backup", func(p *Profile) any { return &p.Backup }},
 	}
 }
 
@@ -40,7 +54,7 @@ func sections() []section {
 // Pulumi.yaml declares exactly these (a test holds the two together), so the
 // Pulumi CLI refuses a stack file with any other key in the project namespace.
 func Keys() []string {
-	keys := []string{"environment"}
+	keys := append([]string{"environment"}, SecretKeys()...)
 	for _, s := range sections() {
 		keys = append(keys, s.name)
 	}
@@ -50,14 +64,14 @@ func Keys() []string {
 
 // Load reads the profile of the running stack from its configuration.
 func Load(ctx *pulumi.Context) (*Profile, error) {
-	return Parse(ctx.Stack(), ctx.GetConfig)
+	return Parse(ctx.Stack(), contextSource{ctx})
 }
 
 // Parse builds the profile of a stack from its configuration: the tier's
 // defaults, overlaid by the stack's values, then validated. It returns every
 // problem found, each naming its key, and no profile when there is one.
-func Parse(stack string, get Source) (*Profile, error) {
-	env, err := environment(stack, get)
+func Parse(stack string, src Source) (*Profile, error) {
+	env, err := environment(stack, src)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +79,7 @@ func Parse(stack string, get Source) (*Profile, error) {
 	p.Stack = stack
 
 	var errs []error
-	region, ok := get(RegionKey)
+	region, ok := src.Get(RegionKey)
 	if !ok {
 		errs = append(errs, &FieldError{Key: RegionKey, Problem: "is not set",
 			Allowed: "an AWS region such as \"eu-west-1\" (pulumi config set aws:region eu-west-1)"})
@@ -73,7 +87,7 @@ func Parse(stack string, get Source) (*Profile, error) {
 	p.Region = region
 
 	for _, s := range sections() {
-		raw, ok := get(Project + ":" + s.name)
+		raw, ok := src.Get(Project + ":" + s.name)
 		if !ok {
 			continue
 		}
@@ -81,6 +95,9 @@ func Parse(stack string, get Source) (*Profile, error) {
 			errs = append(errs, err)
 		}
 	}
+	secrets, secretErrs := readSecrets(src)
+	p.Secrets = secrets
+	errs = append(errs, secretErrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -91,8 +108,8 @@ func Parse(stack string, get Source) (*Profile, error) {
 }
 
 // environment picks the tier: the `environment` key, or else the stack name.
-func environment(stack string, get Source) (Environment, error) {
-	raw, set := get(key("environment"))
+func environment(stack string, src Source) (Environment, error) {
+	raw, set := src.Get(key("environment"))
 	if raw == "" {
 		set = false // Pulumi.yaml declares an empty default: the stack name decides
 	}
@@ -110,6 +127,29 @@ func environment(stack string, get Source) (Environment, error) {
 	return "", &FieldError{Key: key("environment"), Problem: fmt.Sprintf(
 		"is not set and the stack name %q is not an environment tier", stack),
 		Allowed: oneOf(Environments()) + " (name the stack after its tier, or set the key)"}
+}
+
+// readSecrets reads the secret keys: each must be set, and set as a secret,
+// so that it is encrypted in the stack file and in state.
+func readSecrets(src Source) (Secrets, []error) {
+	var s Secrets
+	var errs []error
+	k := key("redisAuthToken")
+	token, ok := src.Get(k)
+	switch {
+	case !ok || token == "":
+		errs = append(errs, &FieldError{Key: k, Problem: "is not set",
+			Allowed: "a secret of 16 to 128 printable characters without @, \" or / (pulumi config set --secret redisAuthToken <token>)"})
+	case !src.IsSecret(k):
+		errs = append(errs, &FieldError{Key: k, Problem: "is set in plain text",
+			Allowed: "the same value set as a secret (pulumi config set --secret redisAuthToken <token>)"})
+	case !validAuthToken(token):
+		// The value is a secret: the error never repeats it.
+		errs = append(errs, &FieldError{Key: k, Problem: fmt.Sprintf("is not a valid Redis AUTH token (%d characters)", len(token)),
+			Allowed: "16 to 128 printable ASCII characters, none of them a space, @, \" or /"})
+	}
+	s.RedisAuthToken = token
+	return s, errs
 }
 
 // decodeStrict overlays a JSON object onto target, refusing keys the profile
@@ -202,4 +242,17 @@ func describeType(t reflect.Type) string {
 	default:
 		return t.String()
 	}
+}
+
+// validAuthToken applies ElastiCache's rules for AUTH tokens.
+func validAuthToken(token string) bool {
+	if len(token) < 16 || len(token) > 128 {
+		return false
+	}
+	for _, r := range token {
+		if r <= ' ' || r > '~' || r == '@' || r == '"' || r == '/' {
+			return false
+		}
+	}
+	return true
 }

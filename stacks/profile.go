@@ -38,9 +38,28 @@ type Profile struct {
 	// the tier's to decide (production), not a stack's.
 	Protect bool `json:"-"`
 
-	Network Network `json:"network"`
-	Cluster Cluster `json:"cluster"`
+	Network  Network  `json:"network"`
+	Cluster  Cluster  `json:"cluster"`
+	Database Database `json:"database"`
+	Cache    Cache    `json:"cache"`
+	Backup   Backup   `json:"backup"`
+
+	// Secrets come from secret stack config, never from the profile's
+	// objects; they never appear in the profile's JSON.
+	Secrets Secrets `json:"-"`
 }
+
+// Secrets are the secret configuration values of a stack, each set with
+// `pulumi config set --secret`. The program hands them on only as secret
+// outputs.
+type Secrets struct {
+	// RedisAuthToken is the cache's AUTH token.
+	RedisAuthToken string
+}
+
+// SecretKeys are the secret configuration keys, unqualified, each required
+// in every stack.
+func SecretKeys() []string { return []string{"redisAuthToken"} }
 
 // NATMode says how many NAT gateways the network has.
 type NATMode string
@@ -139,3 +158,67 @@ func TaintEffects() []string { return []string{"NO_SCHEDULE", "NO_EXECUTE", "PRE
 // EKS standard support when this list was last reviewed. Adding one is a
 // deliberate change, tested like any other.
 func KubernetesVersions() []string { return []string{"1.33", "1.34", "1.35"} }
+
+// Database is the RDS PostgreSQL instance's shape.
+type Database struct {
+	// EngineVersion is the PostgreSQL major version ("15"); minor versions
+	// follow AWS's automatic minor upgrades.
+	EngineVersion string `json:"engineVersion"`
+	// InstanceClass is the DB instance class ("db.r6g.large").
+	InstanceClass string `json:"instanceClass"`
+	// AllocatedStorageGiB is the initial gp3 storage; storage autoscaling
+	// grows it up to MaxAllocatedStorageGiB.
+	AllocatedStorageGiB    int `json:"allocatedStorageGiB"`
+	MaxAllocatedStorageGiB int `json:"maxAllocatedStorageGiB"`
+	// MultiAZ keeps a synchronous standby in another zone.
+	MultiAZ bool `json:"multiAz"`
+	// BackupRetentionDays keeps automated backups and point-in-time
+	// recovery this long (1 to 35 days).
+	BackupRetentionDays int `json:"backupRetentionDays"`
+	// DeletionProtection refuses deletion of the instance; the tier that
+	// sets it also keeps a final snapshot.
+	DeletionProtection bool `json:"deletionProtection"`
+	// SlowStatementMs logs statements slower than this (log_min_duration_statement).
+	SlowStatementMs int `json:"slowStatementMs"`
+	// LogRetentionDays is the retention of the exported PostgreSQL logs.
+	LogRetentionDays int `json:"logRetentionDays"`
+}
+
+// Cache is the ElastiCache Redis replication group's shape.
+type Cache struct {
+	// EngineVersion is the Redis engine version ("7.1").
+	EngineVersion string `json:"engineVersion"`
+	// NodeType is the cache node type ("cache.r7g.large").
+	NodeType string `json:"nodeType"`
+	// Nodes is the number of nodes: a primary and Nodes-1 replicas.
+	// Two or more turn on automatic failover and multi-AZ.
+	Nodes int `json:"nodes"`
+	// SnapshotRetentionDays keeps daily snapshots (0 turns them off).
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+	// LogRetentionDays is the slow log's retention.
+	LogRetentionDays int `json:"logRetentionDays"`
+}
+
+// Backup is the nightly database dump's shape and where it is kept.
+type Backup struct {
+	// Schedule is the dump's cron schedule, in UTC.
+	Schedule string `json:"schedule"`
+	// RetentionDays is how long a dump is kept; the bucket's lifecycle
+	// expires it, not the job.
+	RetentionDays int `json:"retentionDays"`
+	// NoncurrentVersionDays keeps overwritten or deleted versions this long.
+	NoncurrentVersionDays int `json:"noncurrentVersionDays"`
+	// ReplicaRegion, when set, replicates every dump to a bucket there.
+	ReplicaRegion string `json:"replicaRegion"`
+	// ForceDestroy lets `pulumi destroy` empty the bucket; never in
+	// production.
+	ForceDestroy bool `json:"forceDestroy"`
+}
+
+// PostgresVersions are the PostgreSQL major versions RDS offers that the
+// platform supports.
+func PostgresVersions() []string { return []string{"14", "15", "16", "17"} }
+
+// RedisVersions are the Redis engine versions ElastiCache offers that the
+// platform supports.
+func RedisVersions() []string { return []string{"6.2", "7.0", "7.1"} }

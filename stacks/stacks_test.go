@@ -8,12 +8,26 @@ import (
 	_ "github.com/personalization/platform/internal/golden" // understands -update
 )
 
-// source is a stack's configuration for Parse, keyed like the engine's.
+// testToken is a valid Redis AUTH token for tests.
+const testToken = "test-token-0123456789abcdef"
+
+// mapSource is a stack's configuration for Parse, keyed like the engine's.
+type mapSource struct {
+	values  map[string]string
+	secrets map[string]bool
+}
+
+func (m mapSource) Get(k string) (string, bool) { v, ok := m.values[k]; return v, ok }
+func (m mapSource) IsSecret(k string) bool      { return m.secrets[k] }
+
+// source is a stack's configuration with the required secret set as a
+// secret, unless the values set it themselves.
 func source(values map[string]string) Source {
-	return func(k string) (string, bool) {
-		v, ok := values[k]
-		return v, ok
+	all := map[string]string{Project + ":redisAuthToken": testToken}
+	for k, v := range values {
+		all[k] = v
 	}
+	return mapSource{values: all, secrets: map[string]bool{Project + ":redisAuthToken": true}}
 }
 
 func TestDefaultsValidate(t *testing.T) {
@@ -76,6 +90,9 @@ func TestParseOverlaysOnlyGivenFields(t *testing.T) {
 func TestParseRejectsBadInput(t *testing.T) {
 	network := Project + ":network"
 	cluster := Project + ":cluster"
+	database := Project + ":database"
+	cacheKey := Project + ":cache"
+	backup := Project + ":backup"
 	tests := []struct {
 		name   string
 		stack  string
@@ -156,6 +173,40 @@ func TestParseRejectsBadInput(t *testing.T) {
 			[]string{cluster + ".nodeGroups[0].diskSizeGiB", `"8"`, "20 to 16384"}},
 		{"control-plane retention CloudWatch refuses", "dev", map[string]string{cluster: `{"logRetentionDays": 45}`},
 			[]string{cluster + ".logRetentionDays", `"45"`, "[1 3 5 7 14"}},
+		{"unknown DB instance family", "dev", map[string]string{database: `{"instanceClass": "db.z9.large"}`},
+			[]string{database + ".instanceClass", `"db.z9.large"`, "r6g"}},
+		{"storage below 20 GiB", "dev", map[string]string{database: `{"allocatedStorageGiB": 10}`},
+			[]string{database + ".allocatedStorageGiB", `"10"`, "20 to 65536"}},
+		{"max storage below allocated", "staging", map[string]string{database: `{"allocatedStorageGiB": 100, "maxAllocatedStorageGiB": 50}`},
+			[]string{database + ".maxAllocatedStorageGiB", `"50"`, "100 to 65536"}},
+		{"backup retention above 35 days", "dev", map[string]string{database: `{"backupRetentionDays": 36}`},
+			[]string{database + ".backupRetentionDays", `"36"`, "1 to 35"}},
+		{"backup retention of zero", "dev", map[string]string{database: `{"backupRetentionDays": 0}`},
+			[]string{database + ".backupRetentionDays", `"0"`, "1 to 35"}},
+		{"unsupported PostgreSQL", "dev", map[string]string{database: `{"engineVersion": "9.6"}`},
+			[]string{database + ".engineVersion", `"9.6"`, `"14", "15", "16", "17"`}},
+		{"unknown cache node family", "dev", map[string]string{cacheKey: `{"nodeType": "cache.x1.large"}`},
+			[]string{cacheKey + ".nodeType", `"cache.x1.large"`, "r7g"}},
+		{"production cache without a replica", "production", map[string]string{cacheKey: `{"nodes": 1}`},
+			[]string{cacheKey + ".nodes", `"1"`, "production", "2 to 6"}},
+		{"unsupported Redis", "dev", map[string]string{cacheKey: `{"engineVersion": "5.0"}`},
+			[]string{cacheKey + ".engineVersion", `"5.0"`, `"7.1"`}},
+		{"snapshot retention above 35", "dev", map[string]string{cacheKey: `{"snapshotRetentionDays": 40}`},
+			[]string{cacheKey + ".snapshotRetentionDays", `"40"`, "0 to 35"}},
+		{"DR region equal to the primary", "production", map[string]string{backup: `{"replicaRegion": "eu-west-1"}`},
+			[]string{backup + ".replicaRegion", `"eu-west-1"`, "any region but eu-west-1"}},
+		{"malformed DR region", "production", map[string]string{backup: `{"replicaRegion": "mars-1"}`},
+			[]string{backup + ".replicaRegion", `"mars-1"`, "eu-central-1"}},
+		{"invalid cron schedule", "dev", map[string]string{backup: `{"schedule": "0 25 * * *"}`},
+			[]string{backup + ".schedule", `"0 25 * * *"`, "hour", "0 2 * * *"}},
+		{"cron with six fields", "dev", map[string]string{backup: `{"schedule": "0 0 2 * * *"}`},
+			[]string{backup + ".schedule", "6 fields"}},
+		{"dump retention of zero", "dev", map[string]string{backup: `{"retentionDays": 0}`},
+			[]string{backup + ".retentionDays", `"0"`, "1 to 3650"}},
+		{"production without the Redis AUTH secret", "production", map[string]string{Project + ":redisAuthToken": ""},
+			[]string{Project + ":redisAuthToken", "is not set", "pulumi config set --secret redisAuthToken"}},
+		{"Redis AUTH token too short", "dev", map[string]string{Project + ":redisAuthToken": "short"},
+			[]string{Project + ":redisAuthToken", "5 characters", "16 to 128"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +218,13 @@ func TestParseRejectsBadInput(t *testing.T) {
 				}
 				cfg[k] = v
 			}
-			p, err := Parse(tt.stack, source(cfg))
+			src := source(cfg)
+			for k, v := range tt.config {
+				if v == "" {
+					delete(src.(mapSource).values, k)
+				}
+			}
+			p, err := Parse(tt.stack, src)
 			if err == nil {
 				t.Fatalf("accepted: %+v", p)
 			}
@@ -205,6 +262,39 @@ func TestListsReplaceDefaults(t *testing.T) {
 	}
 	if Defaults(Production).Cluster.NodeGroups[0].Name != "general" {
 		t.Error("decoding changed the tier's defaults")
+	}
+}
+
+func TestSecretsMustBeSecretAndAreNeverEchoed(t *testing.T) {
+	src := mapSource{values: map[string]string{RegionKey: "eu-west-1", Project + ":redisAuthToken": testToken}, secrets: map[string]bool{}}
+	_, err := Parse("production", src)
+	if err == nil || !strings.Contains(err.Error(), "plain text") {
+		t.Fatalf("a plaintext AUTH token was accepted: %v", err)
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Errorf("the error repeats the secret: %v", err)
+	}
+	bad := source(map[string]string{RegionKey: "eu-west-1", Project + ":redisAuthToken": "has a space in it, sadly"})
+	_, err = Parse("dev", bad)
+	if err == nil || strings.Contains(err.Error(), "sadly") {
+		t.Errorf("invalid token error %v: accepted, or repeats the secret", err)
+	}
+	p, err := Parse("dev", source(map[string]string{RegionKey: "eu-west-1"}))
+	if err != nil || p.Secrets.RedisAuthToken != testToken {
+		t.Errorf("token not read: %v", err)
+	}
+}
+
+func TestValidateCron(t *testing.T) {
+	for _, ok := range []string{"0 2 * * *", "*/15 * * * *", "0 0-6/2 1,15 * 1-5", "59 23 31 12 6"} {
+		if err := ValidateCron(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "0 2 * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 7", "5-1 * * * *", "*/0 * * * *", "@daily", "0 2 * * MON"} {
+		if err := ValidateCron(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 

@@ -29,6 +29,15 @@ func Validate(p *Profile) error {
 	for _, err := range validateCluster(&p.Cluster) {
 		add(err)
 	}
+	for _, err := range validateDatabase(&p.Database) {
+		add(err)
+	}
+	for _, err := range validateCache(p.Environment, &p.Cache) {
+		add(err)
+	}
+	for _, err := range validateBackup(p.Region, &p.Backup) {
+		add(err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -211,6 +220,94 @@ func validateNodeGroup(i int, ng *NodeGroup, seen map[string]bool) []*FieldError
 		}
 		if t.Key == "" {
 			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("taints[%d].key", j)), Problem: "is empty", Allowed: "a label-style key such as \"dedicated\""})
+		}
+	}
+	return errs
+}
+
+// The instance families the platform runs on: current generations only.
+var (
+	dbClassPattern   = regexp.MustCompile(`^db\.(t3|t4g|m5|m6g|m6i|m7g|m7i|r5|r6g|r6i|r7g|r7i)\.(micro|small|medium|large|xlarge|[0-9]{1,2}xlarge)$`)
+	cacheNodePattern = regexp.MustCompile(`^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.(micro|small|medium|large|xlarge|[0-9]{1,2}xlarge)$`)
+)
+
+func validateDatabase(d *Database) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("database", f) }
+	if !slices.Contains(PostgresVersions(), d.EngineVersion) {
+		errs = append(errs, &FieldError{Key: at("engineVersion"), Value: d.EngineVersion, Problem: "is not a supported PostgreSQL major version", Allowed: oneOf(PostgresVersions())})
+	}
+	if !dbClassPattern.MatchString(d.InstanceClass) {
+		errs = append(errs, &FieldError{Key: at("instanceClass"), Value: d.InstanceClass, Problem: "is not a DB instance class of a supported family",
+			Allowed: "db.<family>.<size> with family one of t3, t4g, m5, m6g, m6i, m7g, m7i, r5, r6g, r6i, r7g, r7i (such as \"db.r6g.large\")"})
+	}
+	if d.AllocatedStorageGiB < 20 || d.AllocatedStorageGiB > 65536 {
+		errs = append(errs, &FieldError{Key: at("allocatedStorageGiB"), Value: strconv.Itoa(d.AllocatedStorageGiB), Problem: "is outside what gp3 storage for PostgreSQL takes", Allowed: "20 to 65536 GiB"})
+	} else if d.MaxAllocatedStorageGiB < d.AllocatedStorageGiB || d.MaxAllocatedStorageGiB > 65536 {
+		errs = append(errs, &FieldError{Key: at("maxAllocatedStorageGiB"), Value: strconv.Itoa(d.MaxAllocatedStorageGiB), Problem: "is below allocatedStorageGiB or above the gp3 maximum",
+			Allowed: fmt.Sprintf("%d to 65536 GiB", d.AllocatedStorageGiB)})
+	}
+	if err := intInRange(at("backupRetentionDays"), d.BackupRetentionDays, 1, 35); err != nil {
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("slowStatementMs"), d.SlowStatementMs, 1, 600000); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRetention(at("logRetentionDays"), d.LogRetentionDays); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func validateCache(env Environment, c *Cache) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("cache", f) }
+	if !slices.Contains(RedisVersions(), c.EngineVersion) {
+		errs = append(errs, &FieldError{Key: at("engineVersion"), Value: c.EngineVersion, Problem: "is not a supported Redis version", Allowed: oneOf(RedisVersions())})
+	}
+	if !cacheNodePattern.MatchString(c.NodeType) {
+		errs = append(errs, &FieldError{Key: at("nodeType"), Value: c.NodeType, Problem: "is not a cache node type of a supported family",
+			Allowed: "cache.<family>.<size> with family one of t3, t4g, m5, m6g, m7g, r5, r6g, r7g (such as \"cache.r7g.large\")"})
+	}
+	minNodes := 1
+	if env == Production {
+		minNodes = 2 // a replica to fail over to
+	}
+	if err := intInRange(at("nodes"), c.Nodes, minNodes, 6); err != nil {
+		if env == Production {
+			err.Problem = "is out of range for production, which needs a replica to fail over to"
+		}
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("snapshotRetentionDays"), c.SnapshotRetentionDays, 0, 35); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRetention(at("logRetentionDays"), c.LogRetentionDays); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func validateBackup(region string, b *Backup) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("backup", f) }
+	if err := ValidateCron(b.Schedule); err != nil {
+		errs = append(errs, &FieldError{Key: at("schedule"), Value: b.Schedule, Problem: "is not a cron schedule: " + err.Error(),
+			Allowed: `five fields "minute hour day-of-month month day-of-week", such as "0 2 * * *"`})
+	}
+	if err := intInRange(at("retentionDays"), b.RetentionDays, 1, 3650); err != nil {
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("noncurrentVersionDays"), b.NoncurrentVersionDays, 1, 365); err != nil {
+		errs = append(errs, err)
+	}
+	if b.ReplicaRegion != "" {
+		switch {
+		case !regionPattern.MatchString(b.ReplicaRegion):
+			errs = append(errs, &FieldError{Key: at("replicaRegion"), Value: b.ReplicaRegion, Problem: "is not an AWS region name", Allowed: `a region such as "eu-central-1", or "" for no replica`})
+		case b.ReplicaRegion == region:
+			errs = append(errs, &FieldError{Key: at("replicaRegion"), Value: b.ReplicaRegion, Problem: "is the stack's own region, which a regional outage takes down with the primary",
+				Allowed: fmt.Sprintf("any region but %s, or \"\" for no replica", region)})
 		}
 	}
 	return errs

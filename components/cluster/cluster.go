@@ -13,10 +13,10 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/internal/keys"
 	"github.com/personalization/platform/components/internal/policydoc"
 )
 
@@ -147,19 +147,13 @@ func (b *builder) stateful() []pulumi.ResourceOption {
 }
 
 func (b *builder) build(c *Cluster) error {
-	key, err := kms.NewKey(b.ctx, b.child("secrets"), &kms.KeyArgs{
-		Description:          pulumi.Sprintf("Envelope encryption of Kubernetes secrets in EKS cluster %s", b.args.ClusterName),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, b.stateful()...)
+	key, err := keys.New(b.ctx, b.child("secrets"), keys.Args{
+		Alias:       b.args.ClusterName + "-eks-secrets",
+		Description: "Envelope encryption of Kubernetes secrets in EKS cluster " + b.args.ClusterName,
+		Protect:     b.args.Protect,
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("secrets key: %w", err)
-	}
-	if _, err := kms.NewAlias(b.ctx, b.child("secrets"), &kms.AliasArgs{
-		Name:        pulumi.String("alias/" + b.args.ClusterName + "-eks-secrets"),
-		TargetKeyId: key.KeyId,
-	}, b.parent); err != nil {
-		return fmt.Errorf("secrets key alias: %w", err)
 	}
 
 	// EKS writes to /aws/eks/<name>/cluster; creating it first puts its

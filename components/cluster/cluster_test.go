@@ -17,7 +17,7 @@ func TestControlPlane(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			g := platformtest.Render(t, stack, nil)
 			eks := platformtest.One(t, g, "aws:eks/cluster:Cluster")
-			key := platformtest.One(t, g, "aws:kms/key:Key")
+			key := platformtest.Child(t, g, cluster.TypeToken, "aws:kms/key:Key")
 
 			if got, _ := eks.Lookup("encryptionConfig.provider.keyArn"); got != "arn:aws:kms:eu-west-1:123456789012:key/"+key.Name {
 				t.Errorf("secrets encrypted with %v, want the cluster's key", got)

@@ -129,22 +129,25 @@ func TestFlowLogsAndEndpoint(t *testing.T) {
 	}
 }
 
-// TestEveryAWSResourceIsTagged: every AWS resource is created through the
-// stack's provider, whose default tags are the three the platform requires.
+// TestEveryAWSResourceIsTagged: every AWS resource is created through one of
+// the stack's AWS providers, and each of them carries the three default tags.
 func TestEveryAWSResourceIsTagged(t *testing.T) {
 	for _, stack := range platformtest.Stacks() {
 		t.Run(stack, func(t *testing.T) {
 			g := platformtest.Render(t, stack, nil)
-			provider := platformtest.One(t, g, "pulumi:providers:aws")
 			want := map[string]string{"project": "personalization-platform", "environment": stack, "managed-by": "pulumi"}
-			for k, v := range want {
-				if got, _ := provider.Lookup("defaultTags.tags." + k); got != v {
-					t.Errorf("provider default tag %s = %v, want %s", k, got, v)
+			tagged := map[string]bool{}
+			for _, provider := range g.OfType("pulumi:providers:aws") {
+				for k, v := range want {
+					if got, _ := provider.Lookup("defaultTags.tags." + k); got != v {
+						t.Errorf("provider %s: default tag %s = %v, want %s", provider.Name, k, got, v)
+					}
 				}
+				tagged[provider.URN] = true
 			}
 			for _, r := range g.Resources {
-				if r.Package() == "aws" && r.Custom && r.Provider != provider.URN {
-					t.Errorf("%s is not created through the tagged provider (provider %q)", r.URN, r.Provider)
+				if r.Package() == "aws" && r.Custom && !tagged[r.Provider] {
+					t.Errorf("%s is not created through a tagged provider (provider %q)", r.URN, r.Provider)
 				}
 			}
 		})

@@ -7,10 +7,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/pmezard/go-difflib/difflib"
 )
 
 // update is the -update flag: rewrite golden files instead of comparing.
@@ -39,6 +38,12 @@ func Assert(t testing.TB, path string, got []byte) {
 	if string(want) == string(got) {
 		return
 	}
-	diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n"))
-	t.Errorf("%s is out of date (-committed +now); if the change is intended, run `go test ./... -update` and review the diff:\n%s", path, diff)
+	diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(want)), B: difflib.SplitLines(string(got)),
+		FromFile: path + " (committed)", ToFile: path + " (now)", Context: 3,
+	})
+	if err != nil {
+		t.Fatalf("golden: diff: %v", err)
+	}
+	t.Errorf("%s is out of date; if the change is intended, run `go test ./... -update` and review the diff:\n%s", path, diff)
 }
