@@ -5,6 +5,7 @@ package infra
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -121,6 +122,13 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
+	services, err := kubernetesLayer(ctx, &platform{
+		profile: profile, aws: awsProvider, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps,
+	})
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(profile.Environment))
 	ctx.Export("region", pulumi.String(profile.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -145,6 +153,12 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	ctx.Export("backupBucketArn", dumps.BucketARN)
 	ctx.Export("backupKmsKeyArn", dumps.KMSKeyARN)
 	ctx.Export("backupReplicaBucketArn", dumps.ReplicaBucketARN)
+	var serviceNames []string
+	for name := range services {
+		serviceNames = append(serviceNames, name)
+	}
+	sort.Strings(serviceNames)
+	ctx.Export("services", pulumi.ToStringArray(serviceNames))
 	return nil
 }
 

@@ -50,6 +50,8 @@ func Defaults(env Environment) Profile {
 			ForceDestroy:          true,
 		},
 	}
+	p.Namespace = defaultNamespace(env)
+	p.Workloads = defaultWorkloads(env)
 	switch env {
 	case Staging:
 		p.Network.CIDR = "10.20.0.0/16"

@@ -34,19 +34,25 @@ func (s contextSource) Get(key string) (string, bool) { return s.ctx.GetConfig(k
 func (s contextSource) IsSecret(key string) bool      { return s.ctx.IsConfigSecret(key) }
 
 // section is one object-valued configuration key and the part of the
-// profile it overlays.
+// profile it overlays. decode, when set, replaces the plain strict overlay.
 type section struct {
 	name   string
 	target func(*Profile) any
+	decode func(p *Profile, raw string) []error
 }
 
 func sections() []section {
 	return []section{
-		{"network", func(p *Profile) any { return &p.Network }},
-		{"cluster", func(p *Profile) any { return &p.Cluster }},
-		{"database", func(p *Profile) any { return &p.Database }},
-		{"cache", func(p *Profile) any { return &p.Cache }},
-		{"backup", func(p *Profile) any { return &p.Backup }},
+		{"network", func(p *Profile) any { return &p.Network }, nil},
+		{"cluster", func(p *Profile) any { return &p.Cluster }, nil},
+		{"database", func(p *Profile) any { return &p.Database }, nil},
+		{"cache", func(p *Profile) any { return &p.Cache }, nil},
+		{"backup", func(p *Profile) any { return &p.Backup }, nil},
+		{"namespace", func(p *Profile) any { return &p.Namespace }, nil},
+		{"workloads", nil, decodeWorkloads},
+		// images comes after workloads: it sets the image of a service the
+		// workload set has.
+		{"images", nil, decodeImages},
 	}
 }
 
@@ -89,6 +95,10 @@ func Parse(stack string, src Source) (*Profile, error) {
 	for _, s := range sections() {
 		raw, ok := src.Get(Project + ":" + s.name)
 		if !ok {
+			continue
+		}
+		if s.decode != nil {
+			errs = append(errs, s.decode(&p, raw)...)
 			continue
 		}
 		if err := decodeStrict(s.name, raw, s.target(&p)); err != nil {

@@ -43,6 +43,10 @@ type Profile struct {
 	Database Database `json:"database"`
 	Cache    Cache    `json:"cache"`
 	Backup   Backup   `json:"backup"`
+	// Namespace is the application namespace; Workloads the services in
+	// it, by name.
+	Namespace Namespace          `json:"namespace"`
+	Workloads map[string]Service `json:"workloads"`
 
 	// Secrets come from secret stack config, never from the profile's
 	// objects; they never appear in the profile's JSON.

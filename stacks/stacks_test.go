@@ -93,6 +93,9 @@ func TestParseRejectsBadInput(t *testing.T) {
 	database := Project + ":database"
 	cacheKey := Project + ":cache"
 	backup := Project + ":backup"
+	workloads := Project + ":workloads"
+	images := Project + ":images"
+	namespace := Project + ":namespace"
 	tests := []struct {
 		name   string
 		stack  string
@@ -207,6 +210,34 @@ func TestParseRejectsBadInput(t *testing.T) {
 			[]string{Project + ":redisAuthToken", "is not set", "pulumi config set --secret redisAuthToken"}},
 		{"Redis AUTH token too short", "dev", map[string]string{Project + ":redisAuthToken": "short"},
 			[]string{Project + ":redisAuthToken", "5 characters", "16 to 128"}},
+		{"min replicas above max", "production", map[string]string{workloads: `{"personalization-api": {"minReplicas": 5, "maxReplicas": 4}}`},
+			[]string{workloads + ".personalization-api.maxReplicas", `"4"`, "5 to 100"}},
+		{"port out of range", "dev", map[string]string{workloads: `{"personalization-ui": {"port": 70000}}`},
+			[]string{workloads + ".personalization-ui.port", `"70000"`, "1 to 65535"}},
+		{"probe path without a slash", "dev", map[string]string{workloads: `{"personalization-api": {"liveness": {"path": "health"}}}`},
+			[]string{workloads + ".personalization-api.liveness.path", `"health"`, `"/health"`}},
+		{"CPU quantity Kubernetes would not parse", "dev", map[string]string{workloads: `{"personalization-api": {"resources": {"requests": {"cpu": "250 millicores"}}}}`},
+			[]string{workloads + ".personalization-api.resources.requests.cpu", `"250 millicores"`, "256Mi"}},
+		{"memory limit below its request", "dev", map[string]string{workloads: `{"personalization-api": {"resources": {"limits": {"memory": "128Mi"}}}}`},
+			[]string{workloads + ".personalization-api.resources.limits.memory", `"128Mi"`, "below the request (256Mi)"}},
+		{"duplicate service name", "dev", map[string]string{workloads: `{"personalization-api": {"port": 3000}, "personalization-api": {"port": 3001}}`},
+			[]string{workloads + ".personalization-api", "already given", "each service once"}},
+		{"service name that is not a DNS label", "dev", map[string]string{workloads: `{"Personalization_Worker": {"image": "ghcr.io/acme/worker:1.0.0"}}`},
+			[]string{workloads + ".Personalization_Worker", "not a DNS label"}},
+		{"image tagged latest", "dev", map[string]string{images: `{"personalization-api": "ghcr.io/acme/api:latest"}`},
+			[]string{images + ".personalization-api", `"ghcr.io/acme/api:latest"`, "latest"}},
+		{"image without a tag", "dev", map[string]string{images: `{"personalization-api": "ghcr.io/acme/api"}`},
+			[]string{images + ".personalization-api", `"ghcr.io/acme/api"`, "repository:tag"}},
+		{"image with an empty tag", "dev", map[string]string{workloads: `{"personalization-ui": {"image": "ghcr.io/acme/ui:"}}`},
+			[]string{workloads + ".personalization-ui.image", `"ghcr.io/acme/ui:"`, "repository:tag"}},
+		{"image for a service that does not exist", "dev", map[string]string{images: `{"personalization-worker": "ghcr.io/acme/w:1.0.0"}`},
+			[]string{images + ".personalization-worker", "names no service", "personalization-api, personalization-ui"}},
+		{"calls a service that does not exist", "dev", map[string]string{workloads: `{"personalization-ui": {"calls": ["recommendations"]}}`},
+			[]string{workloads + ".personalization-ui.calls[0]", `"recommendations"`, "personalization-api"}},
+		{"HPA target above 100 %", "dev", map[string]string{workloads: `{"personalization-api": {"targetCpuPercent": 170}}`},
+			[]string{workloads + ".personalization-api.targetCpuPercent", `"170"`, "1 to 100"}},
+		{"bad quota quantity", "dev", map[string]string{namespace: `{"quota": {"requestsMemory": "lots"}}`},
+			[]string{namespace + ".quota.requestsMemory", `"lots"`, "2Gi"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,6 +313,28 @@ func TestSecretsMustBeSecretAndAreNeverEchoed(t *testing.T) {
 	p, err := Parse("dev", source(map[string]string{RegionKey: "eu-west-1"}))
 	if err != nil || p.Secrets.RedisAuthToken != testToken {
 		t.Errorf("token not read: %v", err)
+	}
+}
+
+func TestWorkloadOverlayAndRemoval(t *testing.T) {
+	p, err := Parse("production", source(map[string]string{
+		RegionKey:              "eu-west-1",
+		Project + ":workloads": `{"personalization-api": {"maxReplicas": 20}, "personalization-ui": null, "recommender": {"image": "ghcr.io/acme/rec:2.0.1", "minReplicas": 2, "maxReplicas": 4}}`,
+		Project + ":images":    `{"personalization-api": "ghcr.io/acme/api:1.4.2"}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := p.Workloads[APIService]
+	if api.MaxReplicas != 20 || api.MinReplicas != 3 || api.Port != 3000 || api.Image != "ghcr.io/acme/api:1.4.2" || !api.Database {
+		t.Errorf("API overlay lost its defaults: %+v", api)
+	}
+	if _, ok := p.Workloads[UIService]; ok {
+		t.Error("null did not remove the UI")
+	}
+	rec := p.Workloads["recommender"]
+	if rec.Port != 3000 || rec.Liveness.Path != "/health" || rec.Resources.Limits.Memory != "512Mi" {
+		t.Errorf("a new service does not start from the template: %+v", rec)
 	}
 }
 

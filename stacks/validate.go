@@ -6,7 +6,11 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Validate checks a whole profile and returns every problem, each as a
@@ -36,6 +40,12 @@ func Validate(p *Profile) error {
 		add(err)
 	}
 	for _, err := range validateBackup(p.Region, &p.Backup) {
+		add(err)
+	}
+	for _, err := range validateNamespace(&p.Namespace) {
+		add(err)
+	}
+	for _, err := range validateWorkloads(p.Workloads) {
 		add(err)
 	}
 	return errors.Join(errs...)
@@ -310,5 +320,140 @@ func validateBackup(region string, b *Backup) []*FieldError {
 				Allowed: fmt.Sprintf("any region but %s, or \"\" for no replica", region)})
 		}
 	}
+	return errs
+}
+
+func validateNamespace(ns *Namespace) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("namespace", f) }
+	if p := serviceNameProblem(ns.Name); p != "" {
+		errs = append(errs, &FieldError{Key: at("name"), Value: ns.Name, Problem: "is not a namespace name", Allowed: "a DNS label such as \"personalization\""})
+	}
+	for f, q := range map[string]string{
+		"quota.requestsCpu": ns.Quota.RequestsCPU, "quota.requestsMemory": ns.Quota.RequestsMemory,
+		"quota.limitsCpu": ns.Quota.LimitsCPU, "quota.limitsMemory": ns.Quota.LimitsMemory,
+		"defaultRequests.cpu": ns.DefaultRequests.CPU, "defaultRequests.memory": ns.DefaultRequests.Memory,
+		"defaultLimits.cpu": ns.DefaultLimits.CPU, "defaultLimits.memory": ns.DefaultLimits.Memory,
+	} {
+		if err := quantity(at(f), q); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if ns.Quota.Pods < 1 {
+		errs = append(errs, &FieldError{Key: at("quota.pods"), Value: strconv.Itoa(ns.Quota.Pods), Problem: "is below 1", Allowed: "1 or more"})
+	}
+	return sortErrors(errs)
+}
+
+func validateWorkloads(services map[string]Service) []*FieldError {
+	var errs []*FieldError
+	if len(services) == 0 {
+		errs = append(errs, &FieldError{Key: key("workloads"), Value: "{}", Problem: "has no service", Allowed: "one or more services"})
+	}
+	for _, name := range serviceNames(services) {
+		errs = append(errs, validateService(name, services[name], services)...)
+	}
+	return errs
+}
+
+func validateService(name string, s Service, all map[string]Service) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("workloads", name, f) }
+	if p := serviceNameProblem(name); p != "" {
+		errs = append(errs, &FieldError{Key: key("workloads", name), Value: name, Problem: "is not a service name: " + p, Allowed: "a DNS label such as \"personalization-api\""})
+	}
+	if err := ValidateImage(at("image"), s.Image); err != nil {
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("port"), s.Port, 1, 65535); err != nil {
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("minReplicas"), s.MinReplicas, 1, 100); err != nil {
+		errs = append(errs, err)
+	} else if s.MaxReplicas < s.MinReplicas || s.MaxReplicas > 100 {
+		errs = append(errs, &FieldError{Key: at("maxReplicas"), Value: strconv.Itoa(s.MaxReplicas),
+			Problem: fmt.Sprintf("is below minReplicas (%d) or above 100", s.MinReplicas), Allowed: fmt.Sprintf("%d to 100", s.MinReplicas)})
+	}
+	for f, v := range map[string]int{"targetCpuPercent": s.TargetCPUPercent, "targetMemoryPercent": s.TargetMemoryPercent} {
+		if err := intInRange(at(f), v, 1, 100); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, validateResources(at("resources"), s.Resources)...)
+	for f, p := range map[string]Probe{"liveness": s.Liveness, "readiness": s.Readiness} {
+		if !strings.HasPrefix(p.Path, "/") {
+			errs = append(errs, &FieldError{Key: at(f + ".path"), Value: p.Path, Problem: "does not start with a slash", Allowed: `an HTTP path such as "/health"`})
+		}
+		if err := intInRange(at(f+".initialDelaySeconds"), p.InitialDelaySeconds, 0, 600); err != nil {
+			errs = append(errs, err)
+		}
+		if err := intInRange(at(f+".periodSeconds"), p.PeriodSeconds, 1, 300); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.Public {
+		if !strings.HasPrefix(s.Ingress.Path, "/") {
+			errs = append(errs, &FieldError{Key: at("ingress.path"), Value: s.Ingress.Path, Problem: "does not start with a slash", Allowed: `a path prefix such as "/" or "/api"`})
+		}
+		if s.Ingress.CertificateARN != "" && !acmPattern.MatchString(s.Ingress.CertificateARN) {
+			errs = append(errs, &FieldError{Key: at("ingress.certificateArn"), Value: s.Ingress.CertificateARN, Problem: "is not an ACM certificate ARN",
+				Allowed: `"arn:aws:acm:<region>:<account>:certificate/<id>", or "" for HTTP only`})
+		}
+	}
+	for i, callee := range s.Calls {
+		if _, ok := all[callee]; !ok || callee == name {
+			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("calls[%d]", i)), Value: callee, Problem: "is not another service of the workload set",
+				Allowed: "one of " + strings.Join(serviceNames(all), ", ")})
+		}
+	}
+	return sortErrors(errs)
+}
+
+var acmPattern = regexp.MustCompile(`^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+
+// validateResources: every quantity parses as Kubernetes would, and no limit
+// is below its request.
+func validateResources(k string, r Resources) []*FieldError {
+	var errs []*FieldError
+	pairs := []struct{ name, request, limit string }{
+		{"cpu", r.Requests.CPU, r.Limits.CPU},
+		{"memory", r.Requests.Memory, r.Limits.Memory},
+	}
+	for _, p := range pairs {
+		reqErr := quantity(k+".requests."+p.name, p.request)
+		limErr := quantity(k+".limits."+p.name, p.limit)
+		if reqErr != nil {
+			errs = append(errs, reqErr)
+		}
+		if limErr != nil {
+			errs = append(errs, limErr)
+		}
+		if reqErr == nil && limErr == nil && compareQuantities(p.limit, p.request) < 0 {
+			errs = append(errs, &FieldError{Key: k + ".limits." + p.name, Value: p.limit,
+				Problem: fmt.Sprintf("is below the request (%s)", p.request), Allowed: "a limit at or above " + p.request})
+		}
+	}
+	return errs
+}
+
+// compareQuantities compares two quantities that parse.
+func compareQuantities(a, b string) int {
+	qa, qb := resource.MustParse(a), resource.MustParse(b)
+	return qa.Cmp(qb)
+}
+
+// quantity checks a Kubernetes resource quantity ("250m", "512Mi").
+func quantity(k, q string) *FieldError {
+	parsed, err := resource.ParseQuantity(q)
+	if err != nil || parsed.Sign() <= 0 {
+		return &FieldError{Key: k, Value: q, Problem: "is not a positive Kubernetes quantity", Allowed: `a quantity such as "250m", "1", "256Mi" or "2Gi"`}
+	}
+	return nil
+}
+
+// sortErrors orders errors built from map iteration by key, so messages
+// are stable from run to run.
+func sortErrors(errs []*FieldError) []*FieldError {
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
 	return errs
 }

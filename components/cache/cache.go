@@ -5,6 +5,7 @@
 package cache
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -58,8 +60,10 @@ type Cache struct {
 	Port            pulumi.IntOutput    `pulumi:"port"`
 	KMSKeyARN       pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
-	// AuthToken is the AUTH token as a secret output, for wiring REDIS_URL.
-	AuthToken pulumi.StringOutput
+	// AuthSecretARN is the Secrets Manager secret holding the AUTH token
+	// ({"token": ...}), which the External Secrets Operator syncs into the
+	// cluster: the token never passes through a Kubernetes manifest.
+	AuthSecretARN pulumi.StringOutput `pulumi:"authSecretArn"`
 }
 
 // New builds the cache.
@@ -80,6 +84,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"port":            c.Port,
 		"kmsKeyArn":       c.KMSKeyARN,
 		"securityGroupId": c.SecurityGroupID,
+		"authSecretArn":   c.AuthSecretARN,
 	}); err != nil {
 		return nil, fmt.Errorf("cache: register outputs: %w", err)
 	}
@@ -175,7 +180,24 @@ func build(ctx *pulumi.Context, name string, args *Args, c *Cache) error {
 	c.Port = group.Port.Elem()
 	c.KMSKeyARN = key.Arn
 	c.SecurityGroupID = sg.ID().ToStringOutput()
-	c.AuthToken = authToken
+	secret, err := secretsmanager.NewSecret(ctx, child("auth"), &secretsmanager.SecretArgs{
+		Description:          pulumi.String("AUTH token of Redis " + args.Name),
+		KmsKeyId:             key.Arn,
+		RecoveryWindowInDays: pulumi.Int(7),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("auth secret: %w", err)
+	}
+	if _, err := secretsmanager.NewSecretVersion(ctx, child("auth"), &secretsmanager.SecretVersionArgs{
+		SecretId: secret.ID(),
+		SecretString: authToken.ApplyT(func(token string) (string, error) {
+			b, err := json.Marshal(map[string]string{"token": token})
+			return string(b), err
+		}).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return fmt.Errorf("auth secret version: %w", err)
+	}
+	c.AuthSecretARN = secret.Arn
 	return nil
 }
 

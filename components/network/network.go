@@ -59,6 +59,9 @@ type Network struct {
 	// Zones are the availability zones used, in order; plain values, known
 	// before deployment, so other components can lay themselves out by zone.
 	Zones []string
+	// The subnet blocks by tier, plain values from the subnet plan, for
+	// network policies that name address ranges.
+	PublicCIDRs, PrivateCIDRs, DatabaseCIDRs []string
 }
 
 // New builds the network. AWS resources take their provider from opts (the
@@ -79,6 +82,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	n := &Network{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, n, opts...); err != nil {
 		return nil, fmt.Errorf("network: register: %w", err)
+	}
+	for _, z := range plan {
+		n.PublicCIDRs = append(n.PublicCIDRs, z.Public.String())
+		n.PrivateCIDRs = append(n.PrivateCIDRs, z.Private.String())
+		n.DatabaseCIDRs = append(n.DatabaseCIDRs, z.Database.String())
 	}
 	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(n)}
 	if err := b.build(n, plan); err != nil {

@@ -1,0 +1,161 @@
+package infra
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/components/addons"
+	"github.com/personalization/platform/components/appnamespace"
+	"github.com/personalization/platform/components/backup"
+	"github.com/personalization/platform/components/cache"
+	"github.com/personalization/platform/components/cluster"
+	"github.com/personalization/platform/components/database"
+	"github.com/personalization/platform/components/dbbackup"
+	"github.com/personalization/platform/components/network"
+	"github.com/personalization/platform/components/workload"
+	"github.com/personalization/platform/stacks"
+)
+
+// MonitoringNamespace and PrometheusLabels say where Prometheus runs, for
+// the network policies that let it scrape the services.
+const MonitoringNamespace = "monitoring"
+
+// PrometheusLabels select the Prometheus pods.
+func PrometheusLabels() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": "prometheus"}
+}
+
+// platform is what the Kubernetes layer stands on.
+type platform struct {
+	profile *stacks.Profile
+	aws     *aws.Provider
+	net     *network.Network
+	cluster *cluster.Cluster
+	db      *database.Database
+	redis   *cache.Cache
+	dumps   *backup.BackupBucket
+}
+
+// kubernetesLayer deploys the add-ons, the application namespace, the
+// workload set and the nightly dump into the cluster.
+func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Service, error) {
+	both := pulumi.Providers(p.aws, p.cluster.Provider)
+	ops, err := addons.New(ctx, "addons", pulumi.Providers(p.cluster.Provider))
+	if err != nil {
+		return nil, err
+	}
+	ns := p.profile.Namespace
+	app, err := appnamespace.New(ctx, "app", &appnamespace.Args{
+		Name:   ns.Name,
+		Region: p.profile.Region,
+		Quota: appnamespace.Quota{
+			RequestsCPU: ns.Quota.RequestsCPU, RequestsMemory: ns.Quota.RequestsMemory,
+			LimitsCPU: ns.Quota.LimitsCPU, LimitsMemory: ns.Quota.LimitsMemory, Pods: ns.Quota.Pods,
+		},
+		DefaultRequests: [2]string{ns.DefaultRequests.CPU, ns.DefaultRequests.Memory},
+		DefaultLimits:   [2]string{ns.DefaultLimits.CPU, ns.DefaultLimits.Memory},
+		OIDC:            p.cluster.OIDC,
+		Database: appnamespace.Endpoint{
+			Host: p.db.Address, Port: p.db.Port, SecretARN: p.db.MasterSecretARN, KeyARN: p.db.KMSKeyARN,
+			Database: p.db.DatabaseName,
+		},
+		Redis: appnamespace.Endpoint{
+			Host: p.redis.PrimaryEndpoint, Port: p.redis.Port, SecretARN: p.redis.AuthSecretARN, KeyARN: p.redis.KMSKeyARN,
+		},
+	}, both, pulumi.DependsOn(ops.Ready))
+	if err != nil {
+		return nil, err
+	}
+	inApp := []pulumi.ResourceOption{both, pulumi.DependsOn(app.Ready)}
+
+	services := map[string]*workload.Service{}
+	for _, name := range sortedServices(p.profile.Workloads) {
+		svc, err := workload.New(ctx, name, serviceArgs(p, name), inApp...)
+		if err != nil {
+			return nil, err
+		}
+		services[name] = svc
+	}
+
+	if _, err := dbbackup.New(ctx, "database-backup", &dbbackup.Args{
+		Namespace:         ns.Name,
+		Schedule:          p.profile.Backup.Schedule,
+		PostgresMajor:     p.profile.Database.EngineVersion,
+		DatabaseURLSecret: appnamespace.DatabaseURLSecret,
+		DatabaseURLKey:    appnamespace.DatabaseURLKey,
+		DatabaseCIDRs:     p.net.DatabaseCIDRs,
+		DatabasePort:      database.Port,
+		Region:            p.profile.Region,
+		BucketName:        p.dumps.BucketName,
+		BucketARN:         p.dumps.BucketARN,
+		KMSKeyARN:         p.dumps.KMSKeyARN,
+		Prefix:            string(p.profile.Environment),
+		ScratchSize:       fmt.Sprintf("%dGi", p.profile.Database.AllocatedStorageGiB),
+		OIDC:              p.cluster.OIDC,
+	}, inApp...); err != nil {
+		return nil, err
+	}
+	return services, nil
+}
+
+// serviceArgs turns a profile service into the workload component's args.
+func serviceArgs(p *platform, name string) *workload.Args {
+	s := p.profile.Workloads[name]
+	args := &workload.Args{
+		Namespace:           p.profile.Namespace.Name,
+		Name:                name,
+		Image:               s.Image,
+		Port:                s.Port,
+		MinReplicas:         s.MinReplicas,
+		MaxReplicas:         s.MaxReplicas,
+		TargetCPUPercent:    s.TargetCPUPercent,
+		TargetMemoryPercent: s.TargetMemoryPercent,
+		RequestCPU:          s.Resources.Requests.CPU,
+		RequestMemory:       s.Resources.Requests.Memory,
+		LimitCPU:            s.Resources.Limits.CPU,
+		LimitMemory:         s.Resources.Limits.Memory,
+		Liveness:            workload.Probe{Path: s.Liveness.Path, InitialDelaySeconds: s.Liveness.InitialDelaySeconds, Period: s.Liveness.PeriodSeconds},
+		Readiness:           workload.Probe{Path: s.Readiness.Path, InitialDelaySeconds: s.Readiness.InitialDelaySeconds, Period: s.Readiness.PeriodSeconds},
+		Env:                 s.Env,
+		Public:              s.Public,
+		Ingress:             workload.Ingress{Host: s.Ingress.Host, Path: s.Ingress.Path, CertificateARN: s.Ingress.CertificateARN},
+		OIDC:                p.cluster.OIDC,
+		Network: workload.Network{
+			LoadBalancerCIDRs:   p.net.PublicCIDRs,
+			PrometheusNamespace: MonitoringNamespace,
+			PrometheusLabels:    PrometheusLabels(),
+			Callees:             map[string]int{},
+		},
+	}
+	if s.Database {
+		args.SecretEnv = append(args.SecretEnv, workload.SecretEnv{Name: appnamespace.DatabaseURLKey, Secret: appnamespace.DatabaseURLSecret, Key: appnamespace.DatabaseURLKey})
+		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: p.net.DatabaseCIDRs, Port: database.Port})
+	}
+	if s.Cache {
+		args.SecretEnv = append(args.SecretEnv, workload.SecretEnv{Name: appnamespace.RedisURLKey, Secret: appnamespace.RedisURLSecret, Key: appnamespace.RedisURLKey})
+		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: p.net.PrivateCIDRs, Port: cache.Port})
+	}
+	for _, callee := range s.Calls {
+		args.Network.Callees[callee] = p.profile.Workloads[callee].Port
+	}
+	for _, other := range sortedServices(p.profile.Workloads) {
+		for _, callee := range p.profile.Workloads[other].Calls {
+			if callee == name {
+				args.Network.Callers = append(args.Network.Callers, other)
+			}
+		}
+	}
+	return args
+}
+
+func sortedServices(services map[string]stacks.Service) []string {
+	names := make([]string, 0, len(services))
+	for n := range services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
