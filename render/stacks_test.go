@@ -2,6 +2,8 @@ package render_test
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,5 +140,50 @@ func BenchmarkRenderStack(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// syntheticWorkloads is a workload set of n services beside the stack's
+// own, as a config override.
+func syntheticWorkloads(n int) map[string]string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"svc-%03d": {"image": "ghcr.io/acme/svc-%03d:1.0.0", "minReplicas": 2, "maxReplicas": 4}`, i, i)
+	}
+	b.WriteString("}")
+	return map[string]string{"personalization-platform:workloads": b.String()}
+}
+
+// BenchmarkRenderWorkloadSet shows how the render's cost grows with the
+// size of the workload set: the production stack with 10, 50 and 200 more
+// services.
+func BenchmarkRenderWorkloadSet(b *testing.B) {
+	for _, n := range []int{10, 50, 200} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			cfg := syntheticWorkloads(n)
+			var resources int
+			for b.Loop() {
+				g, err := offline.Run(infra.Program, offline.Options{Stack: "production", Config: cfg})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := render.WriteTree(io.Discard, g); err != nil {
+					b.Fatal(err)
+				}
+				resources = len(g.Resources)
+			}
+			b.ReportMetric(float64(resources), "resources")
+		})
+	}
+}
+
+func TestSyntheticWorkloadSetRenders(t *testing.T) {
+	g := platformtest.Render(t, "production", syntheticWorkloads(10))
+	if got := len(g.OfType("personalization:workload:Service")); got != 12 {
+		t.Errorf("%d services, want the 2 of the stack and 10 synthetic", got)
 	}
 }
