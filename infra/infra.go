@@ -122,9 +122,8 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
-	services, err := kubernetesLayer(ctx, &platform{
-		profile: profile, aws: awsProvider, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps,
-	})
+	layer := &platform{profile: profile, aws: awsProvider, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps}
+	services, err := kubernetesLayer(ctx, layer)
 	if err != nil {
 		return err
 	}
@@ -159,6 +158,9 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	}
 	sort.Strings(serviceNames)
 	ctx.Export("services", pulumi.ToStringArray(serviceNames))
+	ctx.Export("alarmTopicArn", layer.monitoring.AlarmTopicARN)
+	ctx.Export("alertRouting", layer.monitoring.AlertRouting)
+	ctx.Export("grafanaService", pulumi.String(MonitoringNamespace+"/"+layer.monitoring.GrafanaService))
 	return nil
 }
 

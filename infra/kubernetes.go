@@ -14,6 +14,7 @@ import (
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/database"
 	"github.com/personalization/platform/components/dbbackup"
+	"github.com/personalization/platform/components/monitoring"
 	"github.com/personalization/platform/components/network"
 	"github.com/personalization/platform/components/workload"
 	"github.com/personalization/platform/stacks"
@@ -37,6 +38,9 @@ type platform struct {
 	db      *database.Database
 	redis   *cache.Cache
 	dumps   *backup.BackupBucket
+
+	// set by kubernetesLayer
+	monitoring *monitoring.Monitoring
 }
 
 // kubernetesLayer deploys the add-ons, the application namespace, the
@@ -79,6 +83,62 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 		}
 		services[name] = svc
 	}
+
+	var metrics []string
+	for _, name := range sortedServices(p.profile.Workloads) {
+		if p.profile.Workloads[name].Metrics {
+			metrics = append(metrics, name)
+		}
+	}
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(p.aws))
+	if err != nil {
+		return nil, fmt.Errorf("caller identity: %w", err)
+	}
+	mon := p.profile.Monitoring
+	monitor, err := monitoring.New(ctx, "monitoring", &monitoring.Args{
+		Name:           stacks.Project + "-" + p.profile.Stack,
+		Namespace:      MonitoringNamespace,
+		AppNamespace:   ns.Name,
+		Services:       metrics,
+		PortName:       workload.PortName,
+		Retention:      mon.PrometheusRetention,
+		StorageGiB:     mon.PrometheusStorageGiB,
+		Replicas:       mon.PrometheusReplicas,
+		AlertReplicas:  mon.AlertmanagerReplicas,
+		ScrapeInterval: mon.ScrapeInterval,
+		RunbookBaseURL: mon.RunbookBaseURL,
+		Thresholds: monitoring.Thresholds{
+			ErrorRatePercent:       mon.Alerts.ErrorRatePercent,
+			LatencyWarningSeconds:  mon.Alerts.LatencyWarningSeconds,
+			LatencyCriticalSeconds: mon.Alerts.LatencyCriticalSeconds,
+			MemoryPercent:          mon.Alerts.MemoryPercent,
+			RestartsPerHour:        mon.Alerts.RestartsPerHour,
+			AvailabilityObjective:  mon.Alerts.AvailabilityObjective,
+		},
+		GrafanaAdminPassword: p.profile.Secrets.GrafanaAdminPassword,
+		Receivers:            monitoring.Receivers{PagingURL: p.profile.Secrets.PagingWebhook, ChatURL: p.profile.Secrets.ChatWebhook},
+		Alarms: monitoring.Alarms{
+			AccountID:               caller.AccountId,
+			Email:                   mon.AlarmEmail,
+			DatabaseID:              p.db.InstanceID,
+			DatabaseAllocatedGiB:    p.profile.Database.AllocatedStorageGiB,
+			DatabaseCPUPercent:      mon.Alarms.DatabaseCPUPercent,
+			DatabaseFreeStoragePct:  mon.Alarms.DatabaseFreeStoragePercent,
+			DatabaseFreeableMemMiB:  mon.Alarms.DatabaseFreeableMemoryMiB,
+			DatabaseConnections:     mon.Alarms.DatabaseConnections,
+			CacheGroupID:            p.redis.GroupID,
+			CacheNodes:              p.profile.Cache.Nodes,
+			CacheCPUPercent:         mon.Alarms.CacheCPUPercent,
+			CacheMemoryPercent:      mon.Alarms.CacheMemoryPercent,
+			CacheEvictions:          mon.Alarms.CacheEvictions,
+			CacheReplicationLagSecs: mon.Alarms.CacheReplicationLagSeconds,
+		},
+		Protect: p.profile.Protect,
+	}, both, pulumi.DependsOn(app.Ready))
+	if err != nil {
+		return nil, err
+	}
+	p.monitoring = monitor
 
 	if _, err := dbbackup.New(ctx, "database-backup", &dbbackup.Args{
 		Namespace:         ns.Name,

@@ -52,6 +52,7 @@ func Defaults(env Environment) Profile {
 	}
 	p.Namespace = defaultNamespace(env)
 	p.Workloads = defaultWorkloads(env)
+	p.Monitoring = defaultMonitoring(env)
 	switch env {
 	case Staging:
 		p.Network.CIDR = "10.20.0.0/16"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"slices"
 	"sort"
@@ -49,6 +50,7 @@ func sections() []section {
 		{"cache", func(p *Profile) any { return &p.Cache }, nil},
 		{"backup", func(p *Profile) any { return &p.Backup }, nil},
 		{"namespace", func(p *Profile) any { return &p.Namespace }, nil},
+		{"monitoring", func(p *Profile) any { return &p.Monitoring }, nil},
 		{"workloads", nil, decodeWorkloads},
 		// images comes after workloads: it sets the image of a service the
 		// workload set has.
@@ -60,7 +62,7 @@ func sections() []section {
 // Pulumi.yaml declares exactly these (a test holds the two together), so the
 // Pulumi CLI refuses a stack file with any other key in the project namespace.
 func Keys() []string {
-	keys := append([]string{"environment"}, SecretKeys()...)
+	keys := append(append([]string{"environment"}, SecretKeys()...), OptionalSecretKeys()...)
 	for _, s := range sections() {
 		keys = append(keys, s.name)
 	}
@@ -139,27 +141,71 @@ func environment(stack string, src Source) (Environment, error) {
 		Allowed: oneOf(Environments()) + " (name the stack after its tier, or set the key)"}
 }
 
-// readSecrets reads the secret keys: each must be set, and set as a secret,
-// so that it is encrypted in the stack file and in state.
+// readSecrets reads the secret keys: each must be set as a secret, so that
+// it is encrypted in the stack file and in state, and errors never repeat a
+// secret's value.
 func readSecrets(src Source) (Secrets, []error) {
 	var s Secrets
 	var errs []error
-	k := key("redisAuthToken")
-	token, ok := src.Get(k)
-	switch {
-	case !ok || token == "":
-		errs = append(errs, &FieldError{Key: k, Problem: "is not set",
-			Allowed: "a secret of 16 to 128 printable characters without @, \" or / (pulumi config set --secret redisAuthToken <token>)"})
-	case !src.IsSecret(k):
-		errs = append(errs, &FieldError{Key: k, Problem: "is set in plain text",
-			Allowed: "the same value set as a secret (pulumi config set --secret redisAuthToken <token>)"})
-	case !validAuthToken(token):
-		// The value is a secret: the error never repeats it.
-		errs = append(errs, &FieldError{Key: k, Problem: fmt.Sprintf("is not a valid Redis AUTH token (%d characters)", len(token)),
-			Allowed: "16 to 128 printable ASCII characters, none of them a space, @, \" or /"})
+	read := func(name string, required bool, check func(string) string, allowed string) string {
+		k := key(name)
+		value, ok := src.Get(k)
+		switch {
+		case !ok || value == "":
+			if required {
+				errs = append(errs, &FieldError{Key: k, Problem: "is not set",
+					Allowed: allowed + " (pulumi config set --secret " + name + " <value>)"})
+			}
+			return ""
+		case !src.IsSecret(k):
+			errs = append(errs, &FieldError{Key: k, Problem: "is set in plain text",
+				Allowed: "the same value set as a secret (pulumi config set --secret " + name + " <value>)"})
+		default:
+			if problem := check(value); problem != "" {
+				errs = append(errs, &FieldError{Key: k, Problem: problem, Allowed: allowed})
+			}
+		}
+		return value
 	}
-	s.RedisAuthToken = token
+	s.RedisAuthToken = read("redisAuthToken", true, authTokenProblem,
+		"a secret of 16 to 128 printable ASCII characters, none of them a space, @, \" or /")
+	s.GrafanaAdminPassword = read("grafanaAdminPassword", true, passwordProblem, "a secret of at least 16 characters")
+	s.PagingWebhook = read("alertmanagerPagingWebhook", false, webhookProblem, "an https:// URL of the paging service's webhook")
+	s.ChatWebhook = read("alertmanagerChatWebhook", false, webhookProblem, "an https:// URL of the chat service's webhook")
 	return s, errs
+}
+
+// authTokenProblem applies ElastiCache's rules for AUTH tokens.
+func authTokenProblem(token string) string {
+	if len(token) < 16 || len(token) > 128 {
+		return fmt.Sprintf("is not a valid Redis AUTH token (%d characters)", len(token))
+	}
+	for _, r := range token {
+		if r <= ' ' || r > '~' || r == '@' || r == '"' || r == '/' {
+			return "is not a valid Redis AUTH token (a character ElastiCache refuses)"
+		}
+	}
+	return ""
+}
+
+func passwordProblem(pw string) string {
+	if len(pw) < 16 {
+		return fmt.Sprintf("is too short (%d characters)", len(pw))
+	}
+	return ""
+}
+
+// webhookProblem: receivers are called over TLS only. The URL is a secret:
+// the problem names its scheme at most.
+func webhookProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "is not a URL"
+	}
+	if u.Scheme != "https" {
+		return fmt.Sprintf("is not an https URL (scheme %q)", u.Scheme)
+	}
+	return ""
 }
 
 // decodeStrict overlays a JSON object onto target, refusing keys the profile
@@ -252,17 +298,4 @@ func describeType(t reflect.Type) string {
 	default:
 		return t.String()
 	}
-}
-
-// validAuthToken applies ElastiCache's rules for AUTH tokens.
-func validAuthToken(token string) bool {
-	if len(token) < 16 || len(token) > 128 {
-		return false
-	}
-	for _, r := range token {
-		if r <= ' ' || r > '~' || r == '@' || r == '"' || r == '/' {
-			return false
-		}
-	}
-	return true
 }

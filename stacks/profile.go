@@ -45,8 +45,9 @@ type Profile struct {
 	Backup   Backup   `json:"backup"`
 	// Namespace is the application namespace; Workloads the services in
 	// it, by name.
-	Namespace Namespace          `json:"namespace"`
-	Workloads map[string]Service `json:"workloads"`
+	Namespace  Namespace          `json:"namespace"`
+	Workloads  map[string]Service `json:"workloads"`
+	Monitoring Monitoring         `json:"monitoring"`
 
 	// Secrets come from secret stack config, never from the profile's
 	// objects; they never appear in the profile's JSON.
@@ -59,11 +60,22 @@ type Profile struct {
 type Secrets struct {
 	// RedisAuthToken is the cache's AUTH token.
 	RedisAuthToken string
+	// GrafanaAdminPassword is Grafana's admin password.
+	GrafanaAdminPassword string
+	// PagingWebhook and ChatWebhook are Alertmanager's receivers for
+	// critical and warning alerts; optional: without them alerts go to a
+	// null receiver, and the stack's outputs say so.
+	PagingWebhook, ChatWebhook string
 }
 
 // SecretKeys are the secret configuration keys, unqualified, each required
 // in every stack.
-func SecretKeys() []string { return []string{"redisAuthToken"} }
+func SecretKeys() []string { return []string{"grafanaAdminPassword", "redisAuthToken"} }
+
+// OptionalSecretKeys are secret configuration keys a stack may leave unset.
+func OptionalSecretKeys() []string {
+	return []string{"alertmanagerChatWebhook", "alertmanagerPagingWebhook"}
+}
 
 // NATMode says how many NAT gateways the network has.
 type NATMode string

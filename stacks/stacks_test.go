@@ -23,11 +23,15 @@ func (m mapSource) IsSecret(k string) bool      { return m.secrets[k] }
 // source is a stack's configuration with the required secret set as a
 // secret, unless the values set it themselves.
 func source(values map[string]string) Source {
-	all := map[string]string{Project + ":redisAuthToken": testToken}
+	all := map[string]string{Project + ":redisAuthToken": testToken, Project + ":grafanaAdminPassword": testToken}
 	for k, v := range values {
 		all[k] = v
 	}
-	return mapSource{values: all, secrets: map[string]bool{Project + ":redisAuthToken": true}}
+	secrets := map[string]bool{}
+	for _, k := range append(SecretKeys(), OptionalSecretKeys()...) {
+		secrets[Project+":"+k] = true
+	}
+	return mapSource{values: all, secrets: secrets}
 }
 
 func TestDefaultsValidate(t *testing.T) {
@@ -96,6 +100,7 @@ func TestParseRejectsBadInput(t *testing.T) {
 	workloads := Project + ":workloads"
 	images := Project + ":images"
 	namespace := Project + ":namespace"
+	monitoring := Project + ":monitoring"
 	tests := []struct {
 		name   string
 		stack  string
@@ -236,6 +241,22 @@ func TestParseRejectsBadInput(t *testing.T) {
 			[]string{workloads + ".personalization-ui.calls[0]", `"recommendations"`, "personalization-api"}},
 		{"HPA target above 100 %", "dev", map[string]string{workloads: `{"personalization-api": {"targetCpuPercent": 170}}`},
 			[]string{workloads + ".personalization-api.targetCpuPercent", `"170"`, "1 to 100"}},
+		{"Prometheus retention it would not parse", "dev", map[string]string{monitoring: `{"prometheusRetention": "30 days"}`},
+			[]string{monitoring + ".prometheusRetention", `"30 days"`, `"15d"`}},
+		{"error rate above 100 %", "dev", map[string]string{monitoring: `{"alerts": {"errorRatePercent": 150}}`},
+			[]string{monitoring + ".alerts.errorRatePercent", `"150"`, "above 0 and at most 100"}},
+		{"latency of zero", "dev", map[string]string{monitoring: `{"alerts": {"latencyWarningSeconds": 0}}`},
+			[]string{monitoring + ".alerts.latencyWarningSeconds", `"0"`, "above 0"}},
+		{"warning latency above the critical one", "dev", map[string]string{monitoring: `{"alerts": {"latencyWarningSeconds": 2}}`},
+			[]string{monitoring + ".alerts.latencyWarningSeconds", `"2"`, "below latencyCriticalSeconds"}},
+		{"availability objective of 100 %", "dev", map[string]string{monitoring: `{"alerts": {"availabilityObjective": 100}}`},
+			[]string{monitoring + ".alerts.availabilityObjective", `"100"`, "90 to 99.999"}},
+		{"alarm receiver that is not https", "production", map[string]string{Project + ":alertmanagerPagingWebhook": "http://pager.example.com/hook"},
+			[]string{Project + ":alertmanagerPagingWebhook", `scheme "http"`, "https://"}},
+		{"Grafana password missing", "production", map[string]string{Project + ":grafanaAdminPassword": ""},
+			[]string{Project + ":grafanaAdminPassword", "is not set", "--secret grafanaAdminPassword"}},
+		{"alarm e-mail that is not an address", "dev", map[string]string{monitoring: `{"alarmEmail": "ops"}`},
+			[]string{monitoring + ".alarmEmail", `"ops"`, "ops@example.com"}},
 		{"bad quota quantity", "dev", map[string]string{namespace: `{"quota": {"requestsMemory": "lots"}}`},
 			[]string{namespace + ".quota.requestsMemory", `"lots"`, "2Gi"}},
 	}
@@ -297,7 +318,7 @@ func TestListsReplaceDefaults(t *testing.T) {
 }
 
 func TestSecretsMustBeSecretAndAreNeverEchoed(t *testing.T) {
-	src := mapSource{values: map[string]string{RegionKey: "eu-west-1", Project + ":redisAuthToken": testToken}, secrets: map[string]bool{}}
+	src := mapSource{values: map[string]string{RegionKey: "eu-west-1", Project + ":redisAuthToken": testToken, Project + ":grafanaAdminPassword": testToken}, secrets: map[string]bool{Project + ":grafanaAdminPassword": true}}
 	_, err := Parse("production", src)
 	if err == nil || !strings.Contains(err.Error(), "plain text") {
 		t.Fatalf("a plaintext AUTH token was accepted: %v", err)

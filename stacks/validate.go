@@ -3,13 +3,16 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -46,6 +49,9 @@ func Validate(p *Profile) error {
 		add(err)
 	}
 	for _, err := range validateWorkloads(p.Workloads) {
+		add(err)
+	}
+	for _, err := range validateMonitoring(&p.Monitoring) {
 		add(err)
 	}
 	return errors.Join(errs...)
@@ -457,3 +463,58 @@ func sortErrors(errs []*FieldError) []*FieldError {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
 	return errs
 }
+
+func validateMonitoring(m *Monitoring) []*FieldError {
+	var errs []*FieldError
+	at := func(f string) string { return key("monitoring", f) }
+	for f, d := range map[string]string{"prometheusRetention": m.PrometheusRetention, "scrapeInterval": m.ScrapeInterval} {
+		if parsed, err := model.ParseDuration(d); err != nil || parsed <= 0 {
+			errs = append(errs, &FieldError{Key: at(f), Value: d, Problem: "is not a duration Prometheus accepts",
+				Allowed: `a Prometheus duration such as "15s", "15d" or "2w"`})
+		}
+	}
+	for f, v := range map[string]int{"prometheusStorageGiB": m.PrometheusStorageGiB, "prometheusReplicas": m.PrometheusReplicas, "alertmanagerReplicas": m.AlertmanagerReplicas} {
+		if err := intInRange(at(f), v, 1, 10000); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if u, err := url.Parse(m.RunbookBaseURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, &FieldError{Key: at("runbookBaseUrl"), Value: m.RunbookBaseURL, Problem: "is not an https URL", Allowed: "the https URL of docs/operations.md in your repository"})
+	}
+	if m.AlarmEmail != "" {
+		if addr, err := mail.ParseAddress(m.AlarmEmail); err != nil || addr.Address != m.AlarmEmail {
+			errs = append(errs, &FieldError{Key: at("alarmEmail"), Value: m.AlarmEmail, Problem: "is not an e-mail address", Allowed: `an address such as "ops@example.com", or "" for none`})
+		}
+	}
+	a := m.Alerts
+	for f, v := range map[string]float64{"alerts.errorRatePercent": a.ErrorRatePercent, "alerts.memoryPercent": a.MemoryPercent,
+		"alarms.databaseCpuPercent": m.Alarms.DatabaseCPUPercent, "alarms.databaseFreeStoragePercent": m.Alarms.DatabaseFreeStoragePercent,
+		"alarms.cacheCpuPercent": m.Alarms.CacheCPUPercent, "alarms.cacheMemoryPercent": m.Alarms.CacheMemoryPercent} {
+		if v <= 0 || v > 100 {
+			errs = append(errs, &FieldError{Key: at(f), Value: formatFloat(v), Problem: "is not a percentage", Allowed: "a number above 0 and at most 100"})
+		}
+	}
+	for f, v := range map[string]float64{"alerts.latencyWarningSeconds": a.LatencyWarningSeconds, "alerts.latencyCriticalSeconds": a.LatencyCriticalSeconds,
+		"alarms.cacheReplicationLagSeconds": m.Alarms.CacheReplicationLagSeconds} {
+		if v <= 0 || v > 3600 {
+			errs = append(errs, &FieldError{Key: at(f), Value: formatFloat(v), Problem: "is not a latency", Allowed: "seconds above 0 and at most 3600"})
+		}
+	}
+	if a.LatencyWarningSeconds > 0 && a.LatencyCriticalSeconds > 0 && a.LatencyWarningSeconds >= a.LatencyCriticalSeconds {
+		errs = append(errs, &FieldError{Key: at("alerts.latencyWarningSeconds"), Value: formatFloat(a.LatencyWarningSeconds),
+			Problem: "is not below latencyCriticalSeconds", Allowed: fmt.Sprintf("seconds below %s", formatFloat(a.LatencyCriticalSeconds))})
+	}
+	if a.AvailabilityObjective < 90 || a.AvailabilityObjective > 99.999 {
+		errs = append(errs, &FieldError{Key: at("alerts.availabilityObjective"), Value: formatFloat(a.AvailabilityObjective),
+			Problem: "is not an availability objective an error budget can be computed for", Allowed: "a percentage from 90 to 99.999"})
+	}
+	for f, v := range map[string]int{"alerts.restartsPerHour": a.RestartsPerHour, "alarms.databaseFreeableMemoryMiB": m.Alarms.DatabaseFreeableMemoryMiB,
+		"alarms.databaseConnections": m.Alarms.DatabaseConnections, "alarms.cacheEvictions": m.Alarms.CacheEvictions} {
+		if err := intInRange(at(f), v, 1, 1000000); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return sortErrors(errs)
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

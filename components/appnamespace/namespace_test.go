@@ -83,7 +83,9 @@ func TestConnectionStringsComeFromSecretsManager(t *testing.T) {
 	if role == nil {
 		t.Fatal("no policy for the secret store")
 	}
-	var doc struct{ Statement []struct{ Action, Resource []string } }
+	var doc struct {
+		Statement []struct{ Action, Resource []string }
+	}
 	if err := json.Unmarshal([]byte(role.Input("policy").(string)), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,8 @@ type Args struct {
 type Cache struct {
 	pulumi.ResourceState
 
+	// GroupID is the replication group's id; its nodes are GroupID-001…
+	GroupID         pulumi.StringOutput `pulumi:"groupId"`
 	PrimaryEndpoint pulumi.StringOutput `pulumi:"primaryEndpoint"`
 	ReaderEndpoint  pulumi.StringOutput `pulumi:"readerEndpoint"`
 	Port            pulumi.IntOutput    `pulumi:"port"`
@@ -79,6 +81,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("cache %s: %w", name, err)
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"groupId":         c.GroupID,
 		"primaryEndpoint": c.PrimaryEndpoint,
 		"readerEndpoint":  c.ReaderEndpoint,
 		"port":            c.Port,
@@ -175,6 +178,7 @@ func build(ctx *pulumi.Context, name string, args *Args, c *Cache) error {
 		return fmt.Errorf("replication group: %w", err)
 	}
 
+	c.GroupID = group.ID().ToStringOutput()
 	c.PrimaryEndpoint = group.PrimaryEndpointAddress
 	c.ReaderEndpoint = group.ReaderEndpointAddress
 	c.Port = group.Port.Elem()

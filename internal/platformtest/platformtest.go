@@ -67,3 +67,14 @@ func Child(t testing.TB, g *graph.Graph, component, typ string) *graph.Resource 
 	}
 	return found[0]
 }
+
+// RenderWith is Render with overrides, some of them set as secrets, as
+// `pulumi config set --secret` would.
+func RenderWith(t testing.TB, stack string, overrides map[string]string, secrets []string) *graph.Graph {
+	t.Helper()
+	g, err := offline.Run(infra.Program, offline.Options{Stack: stack, Config: overrides, Secrets: secrets})
+	if err != nil {
+		t.Fatalf("render %s: %v", stack, err)
+	}
+	return g
+}

@@ -1,0 +1,293 @@
+// Package monitoring is the monitoring stack: kube-prometheus-stack
+// (Prometheus, Alertmanager, Grafana), a ServiceMonitor per service that
+// serves metrics, the service's alerts as PrometheusRules, its dashboards,
+// Alertmanager's routing, and CloudWatch alarms on the data services to a
+// KMS-encrypted SNS topic.
+package monitoring
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "personalization:monitoring:Monitoring"
+
+// Pinned chart. Its prometheus-operator version (v0.85.0) is the Go module
+// whose CRDs the validator tests install.
+const (
+	Chart                  = "kube-prometheus-stack"
+	ChartVersion           = "77.0.0"
+	ChartRepo              = "https://prometheus-community.github.io/helm-charts"
+	PrometheusOperatorAPI  = "monitoring.coreos.com/v1"
+	ReleaseName            = "kube-prometheus-stack"
+	DashboardLabel         = "grafana_dashboard"
+	GrafanaAdminSecret     = "grafana-admin"
+	AlertmanagerConfigName = "alertmanager-personalization"
+	PrometheusStorageClass = "gp3"
+)
+
+// Args configure the monitoring stack.
+type Args struct {
+	// Name goes into descriptions and aliases ("personalization-platform-dev").
+	Name string
+	// Namespace is where the stack runs ("monitoring").
+	Namespace string
+	// AppNamespace is where the services run; alerts and dashboards read it.
+	AppNamespace string
+	// Services lists the services that serve /metrics on their named port.
+	Services []string
+	// PortName is the services' named port.
+	PortName string
+
+	Retention      string
+	StorageGiB     int
+	Replicas       int
+	AlertReplicas  int
+	ScrapeInterval string
+	RunbookBaseURL string
+	Thresholds     Thresholds
+
+	// GrafanaAdminPassword and Receivers are secrets: they reach only
+	// secret-marked inputs.
+	GrafanaAdminPassword string
+	Receivers            Receivers
+
+	Alarms Alarms
+	// Protect protects the alarm topic's key.
+	Protect bool
+}
+
+// Monitoring is the monitoring stack.
+type Monitoring struct {
+	pulumi.ResourceState
+
+	AlarmTopicARN pulumi.StringOutput `pulumi:"alarmTopicArn"`
+	// AlertRouting says where critical and warning alerts go.
+	AlertRouting pulumi.StringOutput `pulumi:"alertRouting"`
+	// GrafanaService is the in-cluster Service of Grafana.
+	GrafanaService string
+}
+
+// New builds the monitoring stack: Kubernetes resources through the
+// cluster's provider, the alarms through the AWS one (both in opts).
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+	if args == nil || args.Name == "" || args.Namespace == "" || args.AppNamespace == "" || args.GrafanaAdminPassword == "" {
+		return nil, errors.New("monitoring: args with names, namespaces and the Grafana admin password are required")
+	}
+	m := &Monitoring{GrafanaService: ReleaseName + "-grafana"}
+	if err := ctx.RegisterComponentResource(TypeToken, name, m, opts...); err != nil {
+		return nil, fmt.Errorf("monitoring: register: %w", err)
+	}
+	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(m)}
+	if err := b.build(m); err != nil {
+		return nil, fmt.Errorf("monitoring %s: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+		"alarmTopicArn": m.AlarmTopicARN,
+		"alertRouting":  m.AlertRouting,
+	}); err != nil {
+		return nil, fmt.Errorf("monitoring: register outputs: %w", err)
+	}
+	return m, nil
+}
+
+type builder struct {
+	ctx    *pulumi.Context
+	name   string
+	args   *Args
+	parent pulumi.ResourceOption
+}
+
+func (b *builder) child(suffix string) string { return b.name + "-" + suffix }
+
+func (b *builder) build(m *Monitoring) error {
+	a := b.args
+	ns, err := corev1.NewNamespace(b.ctx, b.child("namespace"), &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(a.Namespace),
+			// node-exporter needs the host's network and PID namespaces.
+			Labels: pulumi.StringMap{"pod-security.kubernetes.io/enforce": pulumi.String("privileged")},
+		},
+	}, b.parent)
+	if err != nil {
+		return fmt.Errorf("namespace: %w", err)
+	}
+	inNS := []pulumi.ResourceOption{b.parent, pulumi.DependsOn([]pulumi.Resource{ns})}
+	meta := func(name string) *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: pulumi.String(a.Namespace)}
+	}
+
+	grafanaSecret, err := corev1.NewSecret(b.ctx, b.child("grafana-admin"), &corev1.SecretArgs{
+		Metadata: meta(GrafanaAdminSecret),
+		StringData: pulumi.StringMap{
+			"admin-user":     pulumi.String("admin"),
+			"admin-password": pulumi.ToSecret(pulumi.String(a.GrafanaAdminPassword)).(pulumi.StringOutput),
+		},
+	}, inNS...)
+	if err != nil {
+		return fmt.Errorf("grafana secret: %w", err)
+	}
+	amYAML, err := AlertmanagerConfig(a.Receivers)
+	if err != nil {
+		return err
+	}
+	amSecret, err := corev1.NewSecret(b.ctx, b.child("alertmanager-config"), &corev1.SecretArgs{
+		Metadata:   meta(AlertmanagerConfigName),
+		StringData: pulumi.StringMap{"alertmanager.yaml": pulumi.ToSecret(pulumi.String(amYAML)).(pulumi.StringOutput)},
+	}, inNS...)
+	if err != nil {
+		return fmt.Errorf("alertmanager config: %w", err)
+	}
+	m.AlertRouting = pulumi.String(a.Receivers.Routing()).ToStringOutput()
+
+	release, err := helmv3.NewRelease(b.ctx, b.child("stack"), &helmv3.ReleaseArgs{
+		Name:           pulumi.String(ReleaseName),
+		Chart:          pulumi.String(Chart),
+		Version:        pulumi.String(ChartVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
+		Namespace:      pulumi.String(a.Namespace),
+		Atomic:         pulumi.Bool(true),
+		Timeout:        pulumi.Int(900),
+		Values:         b.values(),
+	}, append(inNS, pulumi.DependsOn([]pulumi.Resource{grafanaSecret, amSecret}))...)
+	if err != nil {
+		return fmt.Errorf("kube-prometheus-stack: %w", err)
+	}
+	afterCRDs := []pulumi.ResourceOption{b.parent, pulumi.DependsOn([]pulumi.Resource{release})}
+
+	for _, svc := range a.Services {
+		if _, err := apiextensions.NewCustomResource(b.ctx, b.child("sm-"+svc), &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String(PrometheusOperatorAPI),
+			Kind:       pulumi.String("ServiceMonitor"),
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(svc), Namespace: pulumi.String(a.AppNamespace)},
+			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+				"selector":          pulumi.Map{"matchLabels": pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(svc)}},
+				"namespaceSelector": pulumi.Map{"matchNames": pulumi.StringArray{pulumi.String(a.AppNamespace)}},
+				"endpoints": pulumi.Array{pulumi.Map{
+					"port": pulumi.String(a.PortName), "path": pulumi.String("/metrics"), "interval": pulumi.String(a.ScrapeInterval),
+				}},
+			}},
+		}, afterCRDs...); err != nil {
+			return fmt.Errorf("service monitor %s: %w", svc, err)
+		}
+	}
+
+	if _, err := apiextensions.NewCustomResource(b.ctx, b.child("rules"), &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(PrometheusOperatorAPI),
+		Kind:        pulumi.String("PrometheusRule"),
+		Metadata:    meta("personalization-alerts"),
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{"groups": toInput(Rules(a.Thresholds, a.AppNamespace, a.RunbookBaseURL))}},
+	}, afterCRDs...); err != nil {
+		return fmt.Errorf("prometheus rules: %w", err)
+	}
+
+	for _, d := range Dashboards(a.AppNamespace, a.Thresholds.AvailabilityObjective) {
+		model, err := d.JSON()
+		if err != nil {
+			return err
+		}
+		if _, err := corev1.NewConfigMap(b.ctx, b.child(d.Name), &corev1.ConfigMapArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name: pulumi.String(d.Name), Namespace: pulumi.String(a.Namespace),
+				Labels: pulumi.StringMap{DashboardLabel: pulumi.String("1")},
+			},
+			Data: pulumi.StringMap{d.Name + ".json": pulumi.String(model)},
+		}, inNS...); err != nil {
+			return fmt.Errorf("dashboard %s: %w", d.Name, err)
+		}
+	}
+
+	topic, err := b.alarms(a.Alarms)
+	if err != nil {
+		return err
+	}
+	m.AlarmTopicARN = topic
+	return nil
+}
+
+// values are kube-prometheus-stack's values.
+func (b *builder) values() pulumi.Map {
+	a := b.args
+	resources := func(cpu, mem, cpuLim, memLim string) pulumi.Map {
+		return pulumi.Map{
+			"requests": pulumi.Map{"cpu": pulumi.String(cpu), "memory": pulumi.String(mem)},
+			"limits":   pulumi.Map{"cpu": pulumi.String(cpuLim), "memory": pulumi.String(memLim)},
+		}
+	}
+	return pulumi.Map{
+		"prometheus": pulumi.Map{"prometheusSpec": pulumi.Map{
+			"replicas":       pulumi.Int(a.Replicas),
+			"retention":      pulumi.String(a.Retention),
+			"scrapeInterval": pulumi.String(a.ScrapeInterval),
+			"resources":      resources("500m", "2Gi", "2", "4Gi"),
+			// Pick up every ServiceMonitor and PrometheusRule, not only the
+			// chart's own.
+			"serviceMonitorSelectorNilUsesHelmValues": pulumi.Bool(false),
+			"ruleSelectorNilUsesHelmValues":           pulumi.Bool(false),
+			"podMonitorSelectorNilUsesHelmValues":     pulumi.Bool(false),
+			"storageSpec": pulumi.Map{"volumeClaimTemplate": pulumi.Map{"spec": pulumi.Map{
+				"storageClassName": pulumi.String(PrometheusStorageClass),
+				"accessModes":      pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+				"resources":        pulumi.Map{"requests": pulumi.Map{"storage": pulumi.Sprintf("%dGi", a.StorageGiB)}},
+			}}},
+		}},
+		"alertmanager": pulumi.Map{"alertmanagerSpec": pulumi.Map{
+			"replicas":     pulumi.Int(a.AlertReplicas),
+			"configSecret": pulumi.String(AlertmanagerConfigName),
+			"resources":    resources("50m", "128Mi", "200m", "256Mi"),
+		}},
+		"grafana": pulumi.Map{
+			"admin": pulumi.Map{
+				"existingSecret": pulumi.String(GrafanaAdminSecret),
+				"userKey":        pulumi.String("admin-user"),
+				"passwordKey":    pulumi.String("admin-password"),
+			},
+			"sidecar": pulumi.Map{
+				"dashboards":  pulumi.Map{"enabled": pulumi.Bool(true), "label": pulumi.String(DashboardLabel), "labelValue": pulumi.String("1"), "searchNamespace": pulumi.String("ALL")},
+				"datasources": pulumi.Map{"enabled": pulumi.Bool(true)},
+			},
+			"resources": resources("100m", "256Mi", "500m", "512Mi"),
+		},
+	}
+}
+
+// toInput turns rule groups into an untyped input for the CRD.
+func toInput(groups []RuleGroup) pulumi.Array {
+	var out pulumi.Array
+	for _, g := range groups {
+		var rules pulumi.Array
+		for _, r := range g.Rules {
+			rule := pulumi.Map{"expr": pulumi.String(r.Expr)}
+			if r.Record != "" {
+				rule["record"] = pulumi.String(r.Record)
+			}
+			if r.Alert != "" {
+				rule["alert"] = pulumi.String(r.Alert)
+			}
+			if r.For != "" {
+				rule["for"] = pulumi.String(r.For)
+			}
+			if len(r.Labels) > 0 {
+				rule["labels"] = pulumi.ToStringMap(r.Labels)
+			}
+			if len(r.Annotations) > 0 {
+				rule["annotations"] = pulumi.ToStringMap(r.Annotations)
+			}
+			rules = append(rules, rule)
+		}
+		group := pulumi.Map{"name": pulumi.String(g.Name), "rules": rules}
+		if g.Interval != "" {
+			group["interval"] = pulumi.String(g.Interval)
+		}
+		out = append(out, group)
+	}
+	return out
+}
