@@ -2,10 +2,14 @@
 GO ?= go
 STACK ?= dev
 
-.PHONY: test vet fmt-check unit golden render fuzz bench lint
+.PHONY: test vet fmt-check unit golden render fuzz bench lint tools
 
-## test: everything CI checks: formatting, vet, staticcheck, and every test tier.
-test: fmt-check vet lint unit
+TOOLS := $(CURDIR)/.tools
+K8S_VERSION := v1.33.0
+
+## test: everything CI checks: formatting, vet, staticcheck, and every test
+## tier, the real-server ones included (their tools are built first, once).
+test: tools fmt-check vet lint unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -33,3 +37,18 @@ bench:
 
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## tools: the real servers and definitions the validator tests use, built
+## from their Go modules in their own modules into .tools (git-ignored).
+tools: $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd $(TOOLS)/crds/.complete
+
+$(TOOLS)/bin/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
+	cd tools/kube-apiserver && $(GO) build -o $@ \
+		-ldflags "-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33 -X k8s.io/component-base/version.gitTreeState=clean" \
+		k8s.io/kubernetes/cmd/kube-apiserver
+
+$(TOOLS)/bin/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go
+	cd tools/etcd && $(GO) build -o $@ .
+
+$(TOOLS)/crds/.complete: hack/fetch-crds.sh
+	GO=$(GO) hack/fetch-crds.sh $(TOOLS)/crds
