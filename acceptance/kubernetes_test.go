@@ -104,9 +104,9 @@ func TestTheServerRejectsBrokenObjects(t *testing.T) {
 		t.Fatal("no API deployment rendered")
 	}
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(o map[string]any)
-		want  string
+		want   string
 	}{
 		{"a quantity Kubernetes cannot parse", func(o map[string]any) {
 			container(o)["resources"].(map[string]any)["requests"].(map[string]any)["cpu"] = "250 millicores"
