@@ -14,6 +14,7 @@ import (
 	"github.com/personalization/platform/components/cache"
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/database"
+	"github.com/personalization/platform/components/logging"
 	"github.com/personalization/platform/components/network"
 	"github.com/personalization/platform/stacks"
 )
@@ -43,6 +44,17 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return fmt.Errorf("aws provider: %w", err)
 	}
 	withAWS := pulumi.Providers(awsProvider)
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(awsProvider))
+	if err != nil {
+		return fmt.Errorf("caller identity: %w", err)
+	}
+	name := stacks.Project + "-" + profile.Stack
+	logs, err := logging.New(ctx, "logging", &logging.Args{
+		Name: name, Region: profile.Region, AccountID: caller.AccountId, Protect: profile.Protect,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	net, err := network.New(ctx, "network", &network.Args{
 		Protect:              profile.Protect,
@@ -52,17 +64,17 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		Zones:                profile.Network.AvailabilityZones,
 		NATPerZone:           profile.Network.NATGateways == stacks.NATPerAZ,
 		FlowLogRetentionDays: profile.Network.FlowLogRetentionDays,
+		FlowLogKMSKeyARN:     logs.KeyARN,
 	}, withAWS)
 	if err != nil {
 		return err
 	}
 
-	k8s, err := cluster.New(ctx, "cluster", clusterArgs(profile, net), withAWS)
+	k8s, err := cluster.New(ctx, "cluster", clusterArgs(profile, net, logs.KeyARN), withAWS)
 	if err != nil {
 		return err
 	}
 
-	name := stacks.Project + "-" + profile.Stack
 	db, err := database.New(ctx, "database", &database.Args{
 		Identifier:             name,
 		DatabaseName:           "personalization",
@@ -79,6 +91,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		DeletionProtection:     profile.Database.DeletionProtection,
 		SlowStatementMs:        profile.Database.SlowStatementMs,
 		LogRetentionDays:       profile.Database.LogRetentionDays,
+		LogKMSKeyARN:           logs.KeyARN,
 		Protect:                profile.Protect,
 	}, withAWS)
 	if err != nil {
@@ -95,6 +108,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		Nodes:                 profile.Cache.Nodes,
 		SnapshotRetentionDays: profile.Cache.SnapshotRetentionDays,
 		LogRetentionDays:      profile.Cache.LogRetentionDays,
+		LogKMSKeyARN:          logs.KeyARN,
 		Protect:               profile.Protect,
 	}, withAWS)
 	if err != nil {
@@ -105,6 +119,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		RetentionDays:         profile.Backup.RetentionDays,
 		NoncurrentVersionDays: profile.Backup.NoncurrentVersionDays,
 		ForceDestroy:          profile.Backup.ForceDestroy,
+		AccessLogging:         profile.Backup.AccessLogging,
 		Protect:               profile.Protect,
 	}
 	if profile.Backup.ReplicaRegion != "" {
@@ -164,7 +179,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	return nil
 }
 
-func clusterArgs(p *stacks.Profile, net *network.Network) *cluster.Args {
+func clusterArgs(p *stacks.Profile, net *network.Network, logKey pulumi.StringInput) *cluster.Args {
 	var groups []cluster.NodeGroup
 	for _, ng := range p.Cluster.NodeGroups {
 		var taints []cluster.Taint
@@ -193,6 +208,7 @@ func clusterArgs(p *stacks.Profile, net *network.Network) *cluster.Args {
 		PublicAccessCIDRs:    p.Cluster.PublicAccessCIDRs,
 		AdminPrincipals:      p.Cluster.AdminPrincipals,
 		LogRetentionDays:     p.Cluster.LogRetentionDays,
+		LogKMSKeyARN:         logKey,
 		NodeGroups:           groups,
 		Protect:              p.Protect,
 	}

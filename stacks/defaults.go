@@ -102,6 +102,7 @@ func Defaults(env Environment) Profile {
 		p.Cache.LogRetentionDays = 365
 		p.Backup.ForceDestroy = false
 		p.Backup.ReplicaRegion = "eu-central-1"
+		p.Backup.AccessLogging = true
 		// At least one node per zone, on demand: the API's 3 replicas and
 		// their PodDisruptionBudget need three nodes to spread over.
 		p.Cluster.NodeGroups = []NodeGroup{{

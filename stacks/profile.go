@@ -229,6 +229,9 @@ type Backup struct {
 	// ForceDestroy lets `pulumi destroy` empty the bucket; never in
 	// production.
 	ForceDestroy bool `json:"forceDestroy"`
+	// AccessLogging records every request to the dump bucket in an
+	// access-log bucket.
+	AccessLogging bool `json:"accessLogging"`
 }
 
 // PostgresVersions are the PostgreSQL major versions RDS offers that the

@@ -35,6 +35,9 @@ type Args struct {
 	// ReplicaProvider, when set, is an AWS provider for the disaster
 	// recovery region: every dump is replicated to a bucket there.
 	ReplicaProvider pulumi.ProviderResource
+	// AccessLogging records every request to the dump bucket in a log
+	// bucket of its own (policy S3-06).
+	AccessLogging bool
 }
 
 // BackupBucket is the dump bucket and, in production, its replica.
@@ -60,16 +63,21 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(TypeToken, name, bb, opts...); err != nil {
 		return nil, fmt.Errorf("backup: register: %w", err)
 	}
-	primary, err := secureBucket(ctx, name, args, "", pulumi.Parent(bb))
+	primary, err := secureBucket(ctx, name, args, bucketSpec{}, pulumi.Parent(bb))
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", name, err)
+	}
+	if args.AccessLogging {
+		if err := accessLogging(ctx, name, args, primary, pulumi.Parent(bb)); err != nil {
+			return nil, fmt.Errorf("backup %s access logs: %w", name, err)
+		}
 	}
 	bb.BucketName = primary.bucket.Bucket
 	bb.BucketARN = primary.bucket.Arn
 	bb.KMSKeyARN = primary.key.Arn
 	bb.ReplicaBucketARN = pulumi.String("").ToStringOutput()
 	if args.ReplicaProvider != nil {
-		replica, err := secureBucket(ctx, name, args, "replica", pulumi.Parent(bb), pulumi.Provider(args.ReplicaProvider))
+		replica, err := secureBucket(ctx, name, args, bucketSpec{role: "replica"}, pulumi.Parent(bb), pulumi.Provider(args.ReplicaProvider))
 		if err != nil {
 			return nil, fmt.Errorf("backup %s replica: %w", name, err)
 		}
@@ -97,25 +105,47 @@ type bucket struct {
 	versioning *s3.BucketVersioningV2
 }
 
+// bucketSpec says which bucket of the component secureBucket makes.
+type bucketSpec struct {
+	// role is "" for the dump bucket, "replica" or "access-logs".
+	role string
+	// s3Managed encrypts with S3-managed keys instead of a KMS key: S3
+	// server access logging can deliver only to such a bucket.
+	s3Managed bool
+	// grants are further Allow statements of the bucket policy.
+	grants func(bucketARN string) []policydoc.Statement
+	// expireDays overrides the dump retention.
+	expireDays int
+}
+
 // secureBucket makes a bucket with every control: key, versioning, SSE-KMS
 // with a bucket key, public access blocked, owner-enforced objects, a
-// TLS-only policy and the lifecycle. role is "" for the primary.
-func secureBucket(ctx *pulumi.Context, name string, args *Args, role string, opts ...pulumi.ResourceOption) (*bucket, error) {
+// TLS-only policy and the lifecycle.
+func secureBucket(ctx *pulumi.Context, name string, args *Args, spec bucketSpec, opts ...pulumi.ResourceOption) (*bucket, error) {
 	prefix := name
 	alias := args.Name + "-backups"
-	if role != "" {
-		prefix = name + "-" + role
-		alias = args.Name + "-backups-" + role
+	if spec.role != "" {
+		prefix = name + "-" + spec.role
+		alias = args.Name + "-backups-" + spec.role
 	}
 	child := func(suffix string) string { return prefix + "-" + suffix }
 
-	key, err := keys.New(ctx, child("key"), keys.Args{
-		Alias:       alias,
-		Description: "Database dumps of " + args.Name + " in S3",
-		Protect:     args.Protect,
-	}, opts...)
-	if err != nil {
-		return nil, err
+	var key *kms.Key
+	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("AES256")}
+	if !spec.s3Managed {
+		var err error
+		key, err = keys.New(ctx, child("key"), keys.Args{
+			Alias:       alias,
+			Description: "Database dumps of " + args.Name + " in S3",
+			Protect:     args.Protect,
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		sse = &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+			SseAlgorithm:   pulumi.String("aws:kms"),
+			KmsMasterKeyId: key.Arn,
+		}
 	}
 	b, err := s3.NewBucketV2(ctx, prefix, &s3.BucketV2Args{
 		ForceDestroy: pulumi.Bool(args.ForceDestroy),
@@ -134,13 +164,10 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, role string, opt
 		Bucket: b.ID(),
 		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
 			s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-					SseAlgorithm:   pulumi.String("aws:kms"),
-					KmsMasterKeyId: key.Arn,
-				},
+				ApplyServerSideEncryptionByDefault: sse,
 				// One data key per bucket, not per object: far fewer KMS
 				// calls, the same protection.
-				BucketKeyEnabled: pulumi.Bool(true),
+				BucketKeyEnabled: pulumi.Bool(!spec.s3Managed),
 			},
 		},
 	}, opts...); err != nil {
@@ -163,9 +190,19 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, role string, opt
 	}
 	if _, err := s3.NewBucketPolicy(ctx, child("tls-only"), &s3.BucketPolicyArgs{
 		Bucket: b.ID(),
-		Policy: b.Arn.ApplyT(func(arn string) string { return TLSOnlyPolicy(arn).JSON() }).(pulumi.StringOutput),
+		Policy: b.Arn.ApplyT(func(arn string) string {
+			doc := TLSOnlyPolicy(arn)
+			if spec.grants != nil {
+				doc.Statement = append(doc.Statement, spec.grants(arn)...)
+			}
+			return doc.JSON()
+		}).(pulumi.StringOutput),
 	}, opts...); err != nil {
 		return nil, fmt.Errorf("bucket policy: %w", err)
+	}
+	expireDays := args.RetentionDays
+	if spec.expireDays > 0 {
+		expireDays = spec.expireDays
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, child("lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: b.ID(),
@@ -176,7 +213,7 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, role string, opt
 				Id:                             pulumi.String("expire-dumps"),
 				Status:                         pulumi.String("Enabled"),
 				Filter:                         &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-				Expiration:                     &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.RetentionDays)},
+				Expiration:                     &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(expireDays)},
 				NoncurrentVersionExpiration:    &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(args.NoncurrentVersionDays)},
 				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{DaysAfterInitiation: pulumi.Int(1)},
 			},
@@ -185,6 +222,36 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, role string, opt
 		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
 	return &bucket{bucket: b, key: key, versioning: versioning}, nil
+}
+
+// AccessLogRetentionDays is how long S3 access logs are kept: a year, the
+// usual audit horizon.
+const AccessLogRetentionDays = 365
+
+// accessLogging sends the dump bucket's server access logs to a bucket of
+// their own, with the same controls but S3-managed encryption, which is
+// what S3 log delivery supports.
+func accessLogging(ctx *pulumi.Context, name string, args *Args, primary *bucket, opts ...pulumi.ResourceOption) error {
+	logs, err := secureBucket(ctx, name, args, bucketSpec{
+		role: "access-logs", s3Managed: true, expireDays: AccessLogRetentionDays,
+		grants: func(arn string) []policydoc.Statement {
+			return []policydoc.Statement{{
+				Sid: "S3ServerAccessLogs", Effect: "Allow",
+				Principal: map[string]any{"Service": "logging.s3.amazonaws.com"},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{arn + "/*"},
+			}}
+		},
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = s3.NewBucketLoggingV2(ctx, name+"-access-logging", &s3.BucketLoggingV2Args{
+		Bucket:       primary.bucket.ID(),
+		TargetBucket: logs.bucket.ID(),
+		TargetPrefix: pulumi.String("dumps/"),
+	}, opts...)
+	return err
 }
 
 // TLSOnlyPolicy denies every request to the bucket that is not over TLS

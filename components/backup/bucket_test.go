@@ -20,7 +20,7 @@ func TestBucketControls(t *testing.T) {
 			buckets := ofType(g, component, "aws:s3/bucketV2:BucketV2")
 			wantBuckets := 1
 			if production {
-				wantBuckets = 2 // and the replica
+				wantBuckets = 3 // and the replica and the access-log bucket
 			}
 			if len(buckets) != wantBuckets {
 				t.Fatalf("%d buckets, want %d", len(buckets), wantBuckets)
@@ -53,6 +53,13 @@ func TestBucketControls(t *testing.T) {
 			for _, e := range ofType(g, component, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
 				rule := e.Input("rules").([]any)[0].(map[string]any)
 				def := rule["applyServerSideEncryptionByDefault"].(map[string]any)
+				if e.Name == "backup-access-logs-encryption" {
+					// S3 log delivery writes only to SSE-S3 buckets.
+					if def["sseAlgorithm"] != "AES256" {
+						t.Errorf("access-log bucket encryption %v", rule)
+					}
+					continue
+				}
 				if def["sseAlgorithm"] != "aws:kms" || def["kmsMasterKeyId"] == nil || rule["bucketKeyEnabled"] != true {
 					t.Errorf("encryption %v", rule)
 				}
@@ -79,14 +86,18 @@ func TestBucketControls(t *testing.T) {
 				if err := json.Unmarshal([]byte(p.Input("policy").(string)), &doc); err != nil {
 					t.Fatal(err)
 				}
-				if len(doc.Statement) != 1 || doc.Statement[0].Effect != "Deny" || doc.Statement[0].Condition["Bool"]["aws:SecureTransport"] != "false" {
+				if doc.Statement[0].Effect != "Deny" || doc.Statement[0].Condition["Bool"]["aws:SecureTransport"] != "false" {
 					t.Errorf("%s does not deny plain HTTP: %v", p.Name, doc)
 				}
 			}
 			for _, l := range ofType(g, component, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2") {
 				rule := l.Input("rules").([]any)[0].(map[string]any)
+				days := float64(30)
+				if l.Name == "backup-access-logs-lifecycle" {
+					days = backup.AccessLogRetentionDays
+				}
 				want := map[string]any{
-					"expiration":                     map[string]any{"days": float64(30)},
+					"expiration":                     map[string]any{"days": days},
 					"noncurrentVersionExpiration":    map[string]any{"noncurrentDays": float64(7)},
 					"abortIncompleteMultipartUpload": map[string]any{"daysAfterInitiation": float64(1)},
 				}
@@ -151,4 +162,15 @@ func ofType(g *graph.Graph, component *graph.Resource, typ string) []*graph.Reso
 		}
 	}
 	return out
+}
+
+func TestAccessLogsOfTheDumpBucketInProduction(t *testing.T) {
+	g := platformtest.Render(t, "production", nil)
+	logging := platformtest.Child(t, g, backup.TypeToken, "aws:s3/bucketLoggingV2:BucketLoggingV2")
+	if logging.Input("bucket") != "backup-id" || logging.Input("targetBucket") != "backup-access-logs-id" {
+		t.Errorf("access logging %v", logging.Inputs)
+	}
+	if len(platformtest.Render(t, "dev", nil).OfType("aws:s3/bucketLoggingV2:BucketLoggingV2")) != 0 {
+		t.Error("dev logs its dump bucket's access")
+	}
 }

@@ -48,7 +48,9 @@ type Args struct {
 	Nodes                 int
 	SnapshotRetentionDays int
 	LogRetentionDays      int
-	Protect               bool
+	// LogKMSKeyARN encrypts the slow log.
+	LogKMSKeyARN pulumi.StringInput
+	Protect      bool
 }
 
 // Cache is the Redis replication group and what guards it.
@@ -132,6 +134,7 @@ func build(ctx *pulumi.Context, name string, args *Args, c *Cache) error {
 	}
 	slowLog, err := cloudwatch.NewLogGroup(ctx, child("slow-log"), &cloudwatch.LogGroupArgs{
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		KmsKeyId:        args.LogKMSKeyARN,
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("slow log group: %w", err)

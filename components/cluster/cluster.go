@@ -49,6 +49,8 @@ type Args struct {
 	AdminPrincipals []string
 	// LogRetentionDays is the control-plane log group's retention.
 	LogRetentionDays int
+	// LogKMSKeyARN encrypts the control-plane log group.
+	LogKMSKeyARN pulumi.StringInput
 	// NodeGroups are the managed node groups.
 	NodeGroups []NodeGroup
 	// Protect protects the cluster and its KMS key.
@@ -161,6 +163,7 @@ func (b *builder) build(c *Cluster) error {
 	logGroup, err := cloudwatch.NewLogGroup(b.ctx, b.child("control-plane"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/eks/" + b.args.ClusterName + "/cluster"),
 		RetentionInDays: pulumi.Int(b.args.LogRetentionDays),
+		KmsKeyId:        b.args.LogKMSKeyARN,
 	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("control-plane log group: %w", err)

@@ -64,6 +64,8 @@ type Args struct {
 	DeletionProtection     bool
 	SlowStatementMs        int
 	LogRetentionDays       int
+	// LogKMSKeyARN encrypts the exported logs.
+	LogKMSKeyARN pulumi.StringInput
 	// Protect protects the instance and its key.
 	Protect bool
 }
@@ -185,6 +187,7 @@ func build(ctx *pulumi.Context, name string, args *Args, d *Database) error {
 		lg, err := cloudwatch.NewLogGroup(ctx, child("log-"+log), &cloudwatch.LogGroupArgs{
 			Name:            pulumi.String("/aws/rds/instance/" + args.Identifier + "/" + log),
 			RetentionInDays: pulumi.Int(args.LogRetentionDays),
+			KmsKeyId:        args.LogKMSKeyARN,
 		}, parent)
 		if err != nil {
 			return fmt.Errorf("log group %s: %w", log, err)
