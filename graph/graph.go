@@ -26,8 +26,11 @@ type Resource struct {
 	Name         string   `json:"name"`
 	Parent       string   `json:"parent,omitempty"`
 	Dependencies []string `json:"dependencies"`
-	Protect      bool     `json:"protect"`
-	Custom       bool     `json:"custom"`
+	// PropertyDependencies are the dependencies by input: which
+	// resources an input's value comes from ("bucket" → the bucket's URN).
+	PropertyDependencies map[string][]string `json:"propertyDependencies,omitempty"`
+	Protect              bool                `json:"protect"`
+	Custom               bool                `json:"custom"`
 	// Provider is the URN of the explicit provider the resource is created
 	// through, empty for components and the default provider.
 	Provider string `json:"provider,omitempty"`
@@ -53,6 +56,13 @@ func (g *Graph) Sort() {
 	for _, r := range g.Resources {
 		r.Dependencies = sortedUnique(r.Dependencies)
 		r.Aliases = sortedUnique(r.Aliases)
+		for k, v := range r.PropertyDependencies {
+			if len(v) == 0 {
+				delete(r.PropertyDependencies, k)
+				continue
+			}
+			r.PropertyDependencies[k] = sortedUnique(v)
+		}
 	}
 }
 
@@ -108,6 +118,17 @@ func (g *Graph) Descendants(urn string) []*Resource {
 		out = append(out, g.Descendants(c.URN)...)
 	}
 	return out
+}
+
+// DependsThrough says whether the input named property takes its value from
+// the resource urn.
+func (r *Resource) DependsThrough(property, urn string) bool {
+	for _, u := range r.PropertyDependencies[property] {
+		if u == urn {
+			return true
+		}
+	}
+	return false
 }
 
 // Package is the first part of the type token: "aws", "kubernetes",

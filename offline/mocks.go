@@ -47,16 +47,17 @@ func (m *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	}
 	urn := m.urn(rpc.GetParent(), args.TypeToken, args.Name)
 	r := &graph.Resource{
-		URN:          urn,
-		Type:         args.TypeToken,
-		Name:         args.Name,
-		Parent:       rpc.GetParent(),
-		Dependencies: rpc.GetDependencies(),
-		Protect:      rpc.GetProtect(),
-		Custom:       args.Custom,
-		Provider:     providerURN(args.Provider),
-		Aliases:      m.aliases(rpc.GetParent(), args.TypeToken, args.Name, rpc.GetAliasURNs(), rpc.GetAliases()),
-		Inputs:       renderMap(args.Inputs),
+		URN:                  urn,
+		Type:                 args.TypeToken,
+		Name:                 args.Name,
+		Parent:               rpc.GetParent(),
+		Dependencies:         rpc.GetDependencies(),
+		PropertyDependencies: propertyDependencies(rpc),
+		Protect:              rpc.GetProtect(),
+		Custom:               args.Custom,
+		Provider:             providerURN(args.Provider),
+		Aliases:              m.aliases(rpc.GetParent(), args.TypeToken, args.Name, rpc.GetAliasURNs(), rpc.GetAliases()),
+		Inputs:               renderMap(args.Inputs),
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
@@ -257,4 +258,18 @@ func regionCode(region string) string {
 		return region
 	}
 	return parts[0] + parts[1][:1] + parts[2]
+}
+
+// propertyDependencies reads the registration's dependencies by input.
+func propertyDependencies(rpc *pulumirpc.RegisterResourceRequest) map[string][]string {
+	out := map[string][]string{}
+	for k, deps := range rpc.GetPropertyDependencies() {
+		if urns := deps.GetUrns(); len(urns) > 0 {
+			out[k] = append([]string(nil), urns...)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/personalization/platform/graph"
+	"github.com/personalization/platform/stacks"
 )
 
 // Options say which stack to run and how.
@@ -138,3 +139,39 @@ func plain(v any) any {
 		return t
 	}
 }
+
+// Profile reads a stack's profile from its stack file as the program would,
+// without running the program.
+func Profile(opts Options) (*stacks.Profile, error) {
+	dir := opts.Dir
+	if dir == "" {
+		found, err := FindProjectDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
+	project, err := LoadProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := project.LoadStackConfig(opts.Stack, !opts.NoSecretPlaceholders)
+	if err != nil {
+		return nil, err
+	}
+	values := maps.Clone(cfg.Values)
+	maps.Copy(values, opts.Config)
+	secrets := map[string]bool{}
+	for _, k := range append(append([]string(nil), cfg.Secrets...), opts.Secrets...) {
+		secrets[k] = true
+	}
+	return stacks.Parse(opts.Stack, configSource{values: values, secrets: secrets})
+}
+
+type configSource struct {
+	values  map[string]string
+	secrets map[string]bool
+}
+
+func (c configSource) Get(k string) (string, bool) { v, ok := c.values[k]; return v, ok }
+func (c configSource) IsSecret(k string) bool      { return c.secrets[k] }

@@ -51,6 +51,7 @@ func sections() []section {
 		{"backup", func(p *Profile) any { return &p.Backup }, nil},
 		{"namespace", func(p *Profile) any { return &p.Namespace }, nil},
 		{"monitoring", func(p *Profile) any { return &p.Monitoring }, nil},
+		{"policy", func(p *Profile) any { return &p.Policy }, nil},
 		{"workloads", nil, decodeWorkloads},
 		// images comes after workloads: it sets the image of a service the
 		// workload set has.

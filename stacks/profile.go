@@ -48,6 +48,8 @@ type Profile struct {
 	Namespace  Namespace          `json:"namespace"`
 	Workloads  map[string]Service `json:"workloads"`
 	Monitoring Monitoring         `json:"monitoring"`
+	// Policy holds the stack's waivers of policy rules.
+	Policy Policy `json:"policy"`
 
 	// Secrets come from secret stack config, never from the profile's
 	// objects; they never appear in the profile's JSON.
@@ -241,3 +243,16 @@ func PostgresVersions() []string { return []string{"14", "15", "16", "17"} }
 // RedisVersions are the Redis engine versions ElastiCache offers that the
 // platform supports.
 func RedisVersions() []string { return []string{"6.2", "7.0", "7.1"} }
+
+// Policy is the stack's stance on the policy rules.
+type Policy struct {
+	// Waivers accept a failing rule on one resource, each for a reason.
+	Waivers []Waiver `json:"waivers"`
+}
+
+// Waiver accepts a failing policy rule on one resource.
+type Waiver struct {
+	Rule   string `json:"rule"`
+	URN    string `json:"urn"`
+	Reason string `json:"reason"`
+}

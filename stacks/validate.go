@@ -54,6 +54,17 @@ func Validate(p *Profile) error {
 	for _, err := range validateMonitoring(&p.Monitoring) {
 		add(err)
 	}
+	for i, w := range p.Policy.Waivers {
+		at := func(f string) string { return key("policy", fmt.Sprintf("waivers[%d]", i), f) }
+		switch {
+		case w.Rule == "":
+			add(&FieldError{Key: at("rule"), Problem: "is empty", Allowed: `a policy rule ID such as "S3-06"`})
+		case !strings.HasPrefix(w.URN, "urn:pulumi:"):
+			add(&FieldError{Key: at("urn"), Value: w.URN, Problem: "is not a URN", Allowed: "the URN of a resource of the stack (platform render --format json)"})
+		case strings.TrimSpace(w.Reason) == "":
+			add(&FieldError{Key: at("reason"), Problem: "is empty: a waiver needs its reason", Allowed: "a sentence saying why the rule does not apply"})
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -27,6 +27,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"render": {"print a stack's whole plan offline: no cloud account, no Pulumi CLI", runRender},
+		"check":  {"hold a stack's plan to every policy rule; exit 1 on a finding not waived", runCheck},
 	}
 }
 

@@ -112,3 +112,41 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+func TestCheck(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "production"} {
+		code, stdout, stderr := runCLI("check", "--stack", stack)
+		if code != exitOK || !strings.Contains(stdout, "0 not waived") {
+			t.Errorf("%s: exit %d\n%s%s", stack, code, stdout, stderr)
+		}
+	}
+	code, stdout, _ := runCLI("check", "--stack", "production", "--format", "json")
+	var rep struct {
+		Rules    int
+		Findings []any
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK || rep.Rules != 66 {
+		t.Errorf("json report: exit %d, %+v, %v", code, rep, err)
+	}
+}
+
+func TestCheckRefusesABadWaiver(t *testing.T) {
+	dir := t.TempDir()
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulumiYAML, err := os.ReadFile(filepath.Join(project, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{
+		"Pulumi.yaml": string(pulumiYAML),
+		"Pulumi.waived.yaml": "config:\n  aws:region: eu-west-1\n  personalization-platform:environment: dev\n" +
+			"  personalization-platform:policy:\n    waivers:\n      - rule: RDS-77\n        urn: urn:pulumi:waived::personalization-platform::x::y\n        reason: because\n",
+	})
+	code, _, stderr := runCLI("check", "--stack", "waived", "--dir", dir)
+	if code != exitError || !strings.Contains(stderr, `names rule "RDS-77", which does not exist`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
