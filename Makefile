@@ -40,7 +40,18 @@ lint:
 
 ## tools: the real servers and definitions the validator tests use, built
 ## from their Go modules in their own modules into .tools (git-ignored).
-tools: $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd $(TOOLS)/crds/.complete
+tools: $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd $(TOOLS)/crds/.complete $(TOOLS)/bin/pulumi $(TOOLS)/bin/actionlint
+
+PULUMI_VERSION := v3.274.1
+
+# The Pulumi CLI for the real-engine tests, from pkg/v3 at the SDK's version.
+$(TOOLS)/bin/pulumi: tools/pulumi/go.mod tools/pulumi/go.sum
+	cd tools/pulumi && $(GO) build -o $@ \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$(PULUMI_VERSION)" \
+		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+$(TOOLS)/bin/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum
+	cd tools/actionlint && $(GO) build -o $@ github.com/rhysd/actionlint/cmd/actionlint
 
 $(TOOLS)/bin/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
 	cd tools/kube-apiserver && $(GO) build -o $@ \

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -26,8 +27,14 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"render": {"print a stack's whole plan offline: no cloud account, no Pulumi CLI", runRender},
-		"check":  {"hold a stack's plan to every policy rule; exit 1 on a finding not waived", runCheck},
+		"render":  {"print a stack's whole plan offline: no cloud account, no Pulumi CLI", runRender},
+		"check":   {"hold a stack's plan to every policy rule; exit 1 on a finding not waived", runCheck},
+		"preview": {"preview a stack's update through the Automation API", runDeploy("preview")},
+		"up":      {"update a stack, refusing to replace or delete stateful resources", runDeploy("up")},
+		"refresh": {"read a stack's resources back from the cloud", runDeploy("refresh")},
+		"destroy": {"destroy a stack (production needs --i-understand-production-is-destroyed)", runDeploy("destroy")},
+		"outputs": {"print a stack's outputs as JSON, secrets masked", runDeploy("outputs")},
+		"promote": {"deploy the images of one stack to another (--from staging --to production)", runDeploy("promote")},
 	}
 }
 
@@ -66,4 +73,10 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	b.WriteString("\nRun 'platform <command> --help' for a command's flags.\n")
 	io.WriteString(w, b.String())
+}
+
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc
 }

@@ -1,0 +1,54 @@
+package acceptance
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/personalization/platform/offline"
+)
+
+func actionlint(t *testing.T, files ...string) (string, error) {
+	t.Helper()
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(project, ".tools", "bin", "actionlint")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run `make tools`", bin)
+	}
+	cmd := exec.Command(bin, append([]string{"-no-color"}, files...)...)
+	cmd.Dir = project
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestWorkflowsPassActionlint runs actionlint over every workflow.
+func TestWorkflowsPassActionlint(t *testing.T) {
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(project, ".github", "workflows", "*.yml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("workflows %v %v", files, err)
+	}
+	if out, err := actionlint(t, files...); err != nil {
+		t.Errorf("actionlint: %v\n%s", err, out)
+	}
+}
+
+// TestActionlintCatchesABrokenWorkflow proves the check can fail.
+func TestActionlintCatchesABrokenWorkflow(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken.yml")
+	if err := os.WriteFile(broken, []byte("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.evnt.name }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := actionlint(t, broken)
+	if err == nil || !strings.Contains(out, "evnt") {
+		t.Errorf("actionlint passed a broken workflow: %v\n%s", err, out)
+	}
+}

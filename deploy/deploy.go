@@ -1,0 +1,303 @@
+// Package deploy drives a stack through Pulumi's Automation API with the
+// program run in-process: one binary, built once, previews and deploys every
+// stack of the project's own Pulumi.yaml and stack files. It adds what a
+// pipeline needs on top: image overrides, gates on stateful resources, a
+// production destroy guard, drift detection, and summaries as JSON and as a
+// pull-request comment.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/graph"
+)
+
+// Options say which stack to drive and how.
+type Options struct {
+	// Dir holds Pulumi.yaml and the stack files.
+	Dir string
+	// Project is the project's name (Pulumi.yaml's name).
+	Project string
+	Stack   string
+	// Program is the Pulumi program, run in-process.
+	Program pulumi.RunFunc
+	// PulumiRoot, when set, is a folder whose bin/pulumi is the CLI to use;
+	// otherwise the pulumi on PATH.
+	PulumiRoot string
+	// Env are extra variables for the CLI (PULUMI_BACKEND_URL, passphrase).
+	Env map[string]string
+	// Images sets services' images before running: service → reference.
+	Images map[string]string
+	// AllowReplace are URNs of stateful resources the gate lets be
+	// replaced or deleted.
+	AllowReplace []string
+	// IsStateful says which resource types the gate guards; nil means
+	// graph.IsStateful.
+	IsStateful func(typ string) bool
+	// Progress receives one line per resource step.
+	Progress io.Writer
+}
+
+// Errors the CLI maps to exit statuses.
+var (
+	// ErrGate: the preview would replace or delete a stateful resource.
+	ErrGate = errors.New("refused: the change would replace or delete a stateful resource")
+	// ErrDrift: --expect-no-changes found changes.
+	ErrDrift = errors.New("drift: the stack differs from its program")
+	// ErrProductionDestroy: destroy of a production stack without the flag.
+	ErrProductionDestroy = errors.New("refused: destroying a production stack needs --i-understand-production-is-destroyed")
+)
+
+// Driver runs operations on one stack.
+type Driver struct {
+	opts  Options
+	stack auto.Stack
+}
+
+// CheckCLI finds the Pulumi CLI or says, in one line, what is missing.
+func CheckCLI(root string) (string, error) {
+	if root != "" {
+		path := filepath.Join(root, "bin", "pulumi")
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("the Pulumi CLI is missing: no %s (run `make tools`)", path)
+		}
+		return path, nil
+	}
+	path, err := exec.LookPath("pulumi")
+	if err != nil {
+		return "", errors.New("the Pulumi CLI is not installed: no `pulumi` on PATH (install it from pulumi.com, or run `make tools` and use --pulumi-root .tools)")
+	}
+	return path, nil
+}
+
+// Open selects (or creates) the stack in the project folder.
+func Open(ctx context.Context, opts Options) (*Driver, error) {
+	if _, err := CheckCLI(opts.PulumiRoot); err != nil {
+		return nil, err
+	}
+	wsOpts := []auto.LocalWorkspaceOption{auto.WorkDir(opts.Dir), auto.EnvVars(opts.Env)}
+	if opts.PulumiRoot != "" {
+		cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: opts.PulumiRoot, SkipVersionCheck: true})
+		if err != nil {
+			return nil, fmt.Errorf("pulumi CLI: %w", err)
+		}
+		wsOpts = append(wsOpts, auto.Pulumi(cmd))
+	}
+	stack, err := auto.UpsertStackInlineSource(ctx, opts.Stack, opts.Project, opts.Program, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Stack, firstLine(err))
+	}
+	d := &Driver{opts: opts, stack: stack}
+	if err := d.setImages(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// setImages writes --image overrides into the stack's config, as
+// `pulumi config set --path images.<service>` would.
+func (d *Driver) setImages(ctx context.Context) error {
+	names := make([]string, 0, len(d.opts.Images))
+	for n := range d.opts.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, svc := range names {
+		err := d.stack.SetConfigWithOptions(ctx, "images."+svc, auto.ConfigValue{Value: d.opts.Images[svc]}, &auto.ConfigOptions{Path: true})
+		if err != nil {
+			return fmt.Errorf("set image of %s: %w", svc, firstLine(err))
+		}
+	}
+	return nil
+}
+
+// Stack is the underlying Automation API stack.
+func (d *Driver) Stack() auto.Stack { return d.stack }
+
+// Preview previews the stack's update.
+func (d *Driver) Preview(ctx context.Context) (*Summary, error) {
+	rec := d.recorder("preview")
+	_, err := d.stack.Preview(ctx, optpreview.EventStreams(rec.channel()))
+	rec.wait()
+	if err != nil {
+		return rec.summary, fmt.Errorf("preview %s: %w", d.opts.Stack, firstLine(err))
+	}
+	return rec.summary, nil
+}
+
+// Up previews, refuses when a stateful resource would be replaced or
+// deleted without being allowed, then updates.
+func (d *Driver) Up(ctx context.Context) (*Summary, error) {
+	preview, err := d.Preview(ctx)
+	if err != nil {
+		return preview, err
+	}
+	if blocked := d.Blocked(preview); len(blocked) > 0 {
+		preview.Blocked = blocked
+		return preview, ErrGate
+	}
+	rec := d.recorder("up")
+	_, err = d.stack.Up(ctx, optup.EventStreams(rec.channel()))
+	rec.wait()
+	if err != nil {
+		return rec.summary, fmt.Errorf("up %s: %w", d.opts.Stack, firstLine(err))
+	}
+	return rec.summary, nil
+}
+
+// Refresh reads the stack's resources back from the cloud.
+func (d *Driver) Refresh(ctx context.Context) (*Summary, error) {
+	rec := d.recorder("refresh")
+	_, err := d.stack.Refresh(ctx, optrefresh.EventStreams(rec.channel()))
+	rec.wait()
+	if err != nil {
+		return rec.summary, fmt.Errorf("refresh %s: %w", d.opts.Stack, firstLine(err))
+	}
+	return rec.summary, nil
+}
+
+// DetectDrift previews a refresh (does the cloud still match the state?)
+// then previews the program (does the state match the program?); any
+// change is drift. It writes nothing, so the read-only preview role can
+// run it.
+func (d *Driver) DetectDrift(ctx context.Context) (*Summary, error) {
+	rec := d.recorder("refresh-preview")
+	_, err := d.stack.PreviewRefresh(ctx, optrefresh.EventStreams(rec.channel()))
+	rec.wait()
+	if err != nil {
+		return rec.summary, fmt.Errorf("refresh preview %s: %w", d.opts.Stack, firstLine(err))
+	}
+	if rec.summary.Changes() > 0 {
+		return rec.summary, ErrDrift
+	}
+	s, err := d.Preview(ctx)
+	if err != nil {
+		return s, err
+	}
+	if s.Changes() > 0 {
+		return s, ErrDrift
+	}
+	return s, nil
+}
+
+// Destroy deletes the stack's resources; production needs confirmed.
+func (d *Driver) Destroy(ctx context.Context, production, confirmed bool) (*Summary, error) {
+	if production && !confirmed {
+		return nil, ErrProductionDestroy
+	}
+	rec := d.recorder("destroy")
+	_, err := d.stack.Destroy(ctx, optdestroy.EventStreams(rec.channel()))
+	rec.wait()
+	if err != nil {
+		return rec.summary, fmt.Errorf("destroy %s: %w", d.opts.Stack, firstLine(err))
+	}
+	return rec.summary, nil
+}
+
+// Outputs are the stack's outputs, secrets masked.
+func (d *Driver) Outputs(ctx context.Context) (map[string]any, error) {
+	outs, err := d.stack.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outputs %s: %w", d.opts.Stack, firstLine(err))
+	}
+	plain := map[string]any{}
+	for k, v := range outs {
+		if v.Secret {
+			plain[k] = graph.Secret
+			continue
+		}
+		plain[k] = v.Value
+	}
+	return plain, nil
+}
+
+// Blocked lists the steps the gate refuses: a replace or delete of a
+// stateful resource whose URN is not allowed.
+func (d *Driver) Blocked(s *Summary) []Step {
+	stateful := d.opts.IsStateful
+	if stateful == nil {
+		stateful = graph.IsStateful
+	}
+	var out []Step
+	for _, st := range s.Steps {
+		if st.Destructive() && stateful(st.Type) && !contains(d.opts.AllowReplace, st.URN) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// recorder collects an operation's engine events into a summary and
+// prints a line per step.
+type recorder struct {
+	summary *Summary
+	ch      chan events.EngineEvent
+	done    sync.WaitGroup
+	out     io.Writer
+}
+
+func (d *Driver) recorder(op string) *recorder {
+	r := &recorder{summary: &Summary{Stack: d.opts.Stack, Operation: op, Counts: map[string]int{}}, out: d.opts.Progress}
+	return r
+}
+
+func (r *recorder) channel() chan<- events.EngineEvent {
+	r.ch = make(chan events.EngineEvent)
+	r.done.Add(1)
+	go func() {
+		defer r.done.Done()
+		for e := range r.ch {
+			r.summary.Record(e.EngineEvent, r.out)
+		}
+	}()
+	return r.ch
+}
+
+// wait returns once the engine has closed the stream and every event is in.
+func (r *recorder) wait() {
+	if r.ch != nil {
+		r.done.Wait()
+	}
+}
+
+// firstLine keeps the CLI's first meaningful line: pipelines want the
+// reason, not a stack trace.
+func firstLine(err error) error {
+	msg := err.Error()
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "error:") {
+			return errors.New(strings.TrimSpace(strings.TrimPrefix(line, "error:")))
+		}
+	}
+	if i := strings.Index(msg, "\n"); i > 0 {
+		return errors.New(msg[:i])
+	}
+	return err
+}

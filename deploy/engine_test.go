@@ -1,0 +1,178 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/offline"
+)
+
+// The real-engine tests drive a real Pulumi CLI (built by `make tools` into
+// .tools/bin from github.com/pulumi/pulumi/pkg/v3, the SDK's version) with a
+// file:// backend and a passphrase secrets provider, on inline programs made
+// of component resources only: no provider plugin can be had here.
+
+type store struct{ pulumi.ResourceState }
+
+// program registers a "database" component (the type the gate treats as
+// stateful here) with a table inside, and, when extra is set, one more
+// component.
+func program(withDatabase, extra bool) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		if withDatabase {
+			db := &store{}
+			if err := ctx.RegisterComponentResource("test:store:Database", "db", db); err != nil {
+				return err
+			}
+			table := &store{}
+			if err := ctx.RegisterComponentResource("test:store:Table", "users", table, pulumi.Parent(db)); err != nil {
+				return err
+			}
+		}
+		if extra {
+			cache := &store{}
+			if err := ctx.RegisterComponentResource("test:store:Cache", "cache", cache); err != nil {
+				return err
+			}
+		}
+		ctx.Export("answer", pulumi.Int(42))
+		ctx.Export("token", pulumi.ToSecret(pulumi.String("s3cr3t")))
+		return nil
+	}
+}
+
+func testStateful(typ string) bool { return typ == "test:store:Database" }
+
+func engine(t *testing.T, stack string, prog pulumi.RunFunc, allow ...string) (*Driver, string) {
+	t.Helper()
+	root, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := filepath.Join(root, ".tools")
+	if _, err := CheckCLI(tools); err != nil {
+		t.Fatalf("%v", err)
+	}
+	dir := t.TempDir()
+	backend := t.TempDir()
+	for name, content := range map[string]string{
+		"Pulumi.yaml":               "name: enginetest\nruntime: go\n",
+		"Pulumi." + stack + ".yaml": "config:\n  enginetest:greeting: hello\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var progress strings.Builder
+	d, err := Open(context.Background(), Options{
+		Dir: dir, Project: "enginetest", Stack: stack, Program: prog, PulumiRoot: tools,
+		Env: map[string]string{
+			"PULUMI_BACKEND_URL":                          "file://" + backend,
+			"PULUMI_CONFIG_PASSPHRASE":                    "engine-test-passphrase",
+			"PULUMI_HOME":                                 filepath.Join(backend, ".pulumi-home"),
+			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		},
+		AllowReplace: allow, IsStateful: testStateful, Progress: &progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, backend
+}
+
+// reopen runs another program against the same stack and backend (the
+// workspace is shared: the last program set is the one that runs).
+func reopen(t *testing.T, d *Driver, prog pulumi.RunFunc, allow ...string) *Driver {
+	t.Helper()
+	ws := d.stack.Workspace()
+	ws.SetProgram(prog)
+	opts := d.opts
+	opts.Program, opts.AllowReplace = prog, allow
+	return &Driver{opts: opts, stack: d.stack}
+}
+
+func TestRealEngineWorkflow(t *testing.T) {
+	ctx := context.Background()
+	d, _ := engine(t, "staging", program(true, false))
+
+	preview, err := d.Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preview.Counts["create"] < 2 {
+		t.Errorf("first preview creates %v, want the database and its table", preview.Counts)
+	}
+	if _, err := d.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := d.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs["answer"] != float64(42) || outs["token"] != "[secret]" {
+		t.Errorf("outputs %v", outs)
+	}
+	again, err := d.Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Changes() != 0 {
+		t.Errorf("second preview changes %v, want none", again.Counts)
+	}
+
+	// Drift: the program changed and was not applied.
+	drifted := reopen(t, d, program(true, true))
+	if _, err := drifted.DetectDrift(ctx); !errors.Is(err, ErrDrift) {
+		t.Errorf("drift check answered %v, want ErrDrift", err)
+	}
+	if _, err := reopen(t, d, program(true, false)).DetectDrift(ctx); err != nil {
+		t.Errorf("no-drift check answered %v", err)
+	}
+
+	// The gate: a program that deletes the database is refused…
+	gone := reopen(t, d, program(false, false))
+	s, err := gone.Up(ctx)
+	if !errors.Is(err, ErrGate) {
+		t.Fatalf("deleting the database answered %v, want ErrGate", err)
+	}
+	if len(s.Blocked) != 1 || s.Blocked[0].Type != "test:store:Database" || !strings.Contains(s.Markdown(), "**Refused:**") {
+		t.Errorf("blocked %+v", s.Blocked)
+	}
+	if still, _ := reopen(t, d, program(true, false)).Preview(ctx); still.Changes() != 0 {
+		t.Errorf("the refused update changed the stack: %v", still.Counts)
+	}
+	// …unless its URN is allowed.
+	dbURN := s.Blocked[0].URN
+	if _, err := reopen(t, d, program(false, false), dbURN).Up(ctx); err != nil {
+		t.Fatalf("allowed deletion failed: %v", err)
+	}
+}
+
+func TestRealEngineRefusesToDestroyProduction(t *testing.T) {
+	ctx := context.Background()
+	d, _ := engine(t, "production", program(true, false))
+	if _, err := d.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Destroy(ctx, true, false); !errors.Is(err, ErrProductionDestroy) {
+		t.Fatalf("destroy answered %v, want ErrProductionDestroy", err)
+	}
+	outs, err := d.Outputs(ctx)
+	if err != nil || outs["answer"] != float64(42) {
+		t.Errorf("the stack is gone after a refused destroy: %v %v", outs, err)
+	}
+	s, err := d.Destroy(ctx, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Counts["delete"] < 2 {
+		t.Errorf("confirmed destroy deleted %v", s.Counts)
+	}
+}
