@@ -2,7 +2,7 @@
 GO ?= go
 STACK ?= dev
 
-.PHONY: test vet fmt-check unit golden render fuzz bench lint tools
+.PHONY: test vet fmt-check unit golden render fuzz bench lint tools architecture
 
 TOOLS := $(CURDIR)/.tools
 K8S_VERSION := v1.33.0
@@ -24,6 +24,11 @@ unit:
 ## golden: rewrite the golden files after an intended change; review the diff.
 golden:
 	$(GO) test ./... -update
+
+## architecture: regenerate docs/architecture.dot and .svg from the
+## production render (Graphviz's dot required).
+architecture:
+	$(GO) test ./render -run TestArchitecturePictureIsCurrent -update
 
 ## render: the offline plan of a stack (STACK=production make render).
 render:

@@ -102,23 +102,37 @@ const (
 func TestEveryRuleCanFail(t *testing.T) {
 	base := platformtest.Render(t, "production", nil)
 	mutations := map[string]func(t *testing.T, g *graph.Graph){
-		"RDS-01": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["storageEncrypted"] = false },
-		"RDS-02": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["publiclyAccessible"] = true },
+		"RDS-01": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["storageEncrypted"] = false
+		},
+		"RDS-02": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["publiclyAccessible"] = true
+		},
 		"RDS-03": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["multiAz"] = false },
-		"RDS-04": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["deletionProtection"] = false },
-		"RDS-05": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["backupRetentionPeriod"] = 6.0 },
+		"RDS-04": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["deletionProtection"] = false
+		},
+		"RDS-05": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["backupRetentionPeriod"] = 6.0
+		},
 		"RDS-06": func(t *testing.T, g *graph.Graph) {
 			find(t, g, rds, "database-postgres").Inputs["iamDatabaseAuthenticationEnabled"] = false
 		},
 		"RDS-07": func(t *testing.T, g *graph.Graph) {
 			delete(find(t, g, rds, "database-postgres").Inputs, "performanceInsightsKmsKeyId")
 		},
-		"RDS-08": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["autoMinorVersionUpgrade"] = false },
-		"RDS-09": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["copyTagsToSnapshot"] = false },
+		"RDS-08": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["autoMinorVersionUpgrade"] = false
+		},
+		"RDS-09": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["copyTagsToSnapshot"] = false
+		},
 		"RDS-10": func(t *testing.T, g *graph.Graph) {
 			find(t, g, rds, "database-postgres").Inputs["enabledCloudwatchLogsExports"] = []any{}
 		},
-		"RDS-11": func(t *testing.T, g *graph.Graph) { find(t, g, rds, "database-postgres").Inputs["monitoringInterval"] = 0.0 },
+		"RDS-11": func(t *testing.T, g *graph.Graph) {
+			find(t, g, rds, "database-postgres").Inputs["monitoringInterval"] = 0.0
+		},
 		"RDS-12": func(t *testing.T, g *graph.Graph) {
 			pg := find(t, g, "aws:rds/parameterGroup:ParameterGroup", "database-params")
 			for _, p := range pg.Inputs["parameters"].([]any) {
@@ -150,13 +164,23 @@ func TestEveryRuleCanFail(t *testing.T) {
 		"EKS-08": func(t *testing.T, g *graph.Graph) {
 			m(find(t, g, lt, "cluster-nodes-general").Inputs, "metadataOptions")["httpPutResponseHopLimit"] = 2.0
 		},
-		"EC-01": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["atRestEncryptionEnabled"] = false },
-		"EC-02": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["transitEncryptionEnabled"] = false },
+		"EC-01": func(t *testing.T, g *graph.Graph) {
+			find(t, g, redis, "cache-redis").Inputs["atRestEncryptionEnabled"] = false
+		},
+		"EC-02": func(t *testing.T, g *graph.Graph) {
+			find(t, g, redis, "cache-redis").Inputs["transitEncryptionEnabled"] = false
+		},
 		"EC-03": func(t *testing.T, g *graph.Graph) { delete(find(t, g, redis, "cache-redis").Inputs, "authToken") },
-		"EC-04": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["automaticFailoverEnabled"] = false },
+		"EC-04": func(t *testing.T, g *graph.Graph) {
+			find(t, g, redis, "cache-redis").Inputs["automaticFailoverEnabled"] = false
+		},
 		"EC-05": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["multiAzEnabled"] = false },
-		"EC-06": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["snapshotRetentionLimit"] = 0.0 },
-		"EC-07": func(t *testing.T, g *graph.Graph) { find(t, g, redis, "cache-redis").Inputs["autoMinorVersionUpgrade"] = false },
+		"EC-06": func(t *testing.T, g *graph.Graph) {
+			find(t, g, redis, "cache-redis").Inputs["snapshotRetentionLimit"] = 0.0
+		},
+		"EC-07": func(t *testing.T, g *graph.Graph) {
+			find(t, g, redis, "cache-redis").Inputs["autoMinorVersionUpgrade"] = false
+		},
 		"S3-01": func(t *testing.T, g *graph.Graph) {
 			find(t, g, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "backup-public-access").Inputs["blockPublicPolicy"] = false
 		},
@@ -208,8 +232,12 @@ func TestEveryRuleCanFail(t *testing.T) {
 		"NET-05": func(t *testing.T, g *graph.Graph) {
 			find(t, g, "aws:ec2/subnet:Subnet", "network-private-az1").Inputs["mapPublicIpOnLaunch"] = true
 		},
-		"CW-01": func(t *testing.T, g *graph.Graph) { find(t, g, logGroup, "network-flow-logs").Inputs["retentionInDays"] = 30.0 },
-		"CW-02": func(t *testing.T, g *graph.Graph) { delete(find(t, g, logGroup, "network-flow-logs").Inputs, "kmsKeyId") },
+		"CW-01": func(t *testing.T, g *graph.Graph) {
+			find(t, g, logGroup, "network-flow-logs").Inputs["retentionInDays"] = 30.0
+		},
+		"CW-02": func(t *testing.T, g *graph.Graph) {
+			delete(find(t, g, logGroup, "network-flow-logs").Inputs, "kmsKeyId")
+		},
 		"KMS-01": func(t *testing.T, g *graph.Graph) {
 			find(t, g, "aws:kms/key:Key", "cache-key").Inputs["enableKeyRotation"] = false
 		},

@@ -14,12 +14,20 @@ import (
 	"github.com/personalization/platform/stacks"
 )
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
+func newCheckFlags(stderr io.Writer) *renderFlags {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "stack to check")
-	format := fs.String("format", "table", "output format: table or json")
-	dir := fs.String("dir", "", "project folder holding Pulumi.yaml (default: found above the working directory)")
+	return &renderFlags{
+		fs:     fs,
+		stack:  fs.String("stack", "", "stack to check"),
+		format: fs.String("format", "table", "output format: table or json"),
+		dir:    fs.String("dir", "", "project folder holding Pulumi.yaml (default: found above the working directory)"),
+	}
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	f := newCheckFlags(stderr)
+	fs, stack, format, dir := f.fs, f.stack, f.format, f.dir
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: platform check --stack NAME [--format table|json] [--dir DIR]")
 		fmt.Fprintln(stderr, "\nHolds the stack's rendered plan to every policy rule; exits 1 on any finding not waived.")

@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,4 +80,46 @@ func jsonEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc
+}
+
+// validateArgs parses a command line the way the command would, without
+// running it: the docs test holds every documented invocation to it.
+func validateArgs(args []string) error {
+	if len(args) == 0 {
+		return errors.New("no command")
+	}
+	var stderr strings.Builder
+	name, rest := args[0], args[1:]
+	switch name {
+	case "render", "check":
+		f := newRenderFlags(&stderr)
+		if name == "check" {
+			f = newCheckFlags(&stderr)
+		}
+		if err := f.fs.Parse(rest); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		if name == "check" && *f.format != "table" && *f.format != "json" {
+			return fmt.Errorf("check: --format %q", *f.format)
+		}
+		if *f.stack == "" || f.fs.NArg() > 0 {
+			return fmt.Errorf("%s: --stack is required, no arguments", name)
+		}
+		if name == "render" {
+			if msg := f.problem(); msg != "" {
+				return errors.New(msg)
+			}
+		}
+		return nil
+	case "preview", "up", "refresh", "destroy", "outputs", "promote":
+		f := newDeployFlags(name, &stderr)
+		if err := f.fs.Parse(rest); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		if msg := f.usageProblem(name); msg != "" {
+			return fmt.Errorf("%s: %s", name, msg)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", name)
 }

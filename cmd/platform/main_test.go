@@ -150,3 +150,25 @@ func TestCheckRefusesABadWaiver(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+func TestDeployCommandsSayWhatIsMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	code, stdout, stderr := runCLI("preview", "--stack", "dev")
+	if code != exitError || stdout != "" || !strings.Contains(stderr, "the Pulumi CLI is not installed") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI("preview", "--stack", "dev", "--pulumi-root", t.TempDir())
+	if code != exitError || !strings.Contains(stderr, "the Pulumi CLI is missing") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"up", "--stack", "dev"},
+		{"destroy", "--stack", "dev"},
+		{"promote", "--from", "staging", "--yes"},
+		{"up", "--stack", "dev", "--yes", "--image", "personalization-api"},
+	} {
+		if code, _, stderr := runCLI(args...); code != exitUsage {
+			t.Errorf("%v: exit %d (%s), want the usage status", args, code, stderr)
+		}
+	}
+}

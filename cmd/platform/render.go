@@ -12,12 +12,36 @@ import (
 	"github.com/personalization/platform/render"
 )
 
-func runRender(args []string, stdout, stderr io.Writer) int {
+type renderFlags struct {
+	fs                 *flag.FlagSet
+	stack, format, dir *string
+}
+
+func newRenderFlags(stderr io.Writer) *renderFlags {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "stack to render (dev, staging, production, or any Pulumi.<stack>.yaml)")
-	format := fs.String("format", string(render.Tree), fmt.Sprintf("output format: %v", render.Formats()))
-	dir := fs.String("dir", "", "project folder holding Pulumi.yaml (default: found above the working directory)")
+	return &renderFlags{
+		fs:     fs,
+		stack:  fs.String("stack", "", "stack to render (dev, staging, production, or any Pulumi.<stack>.yaml)"),
+		format: fs.String("format", string(render.Tree), fmt.Sprintf("output format: %v", render.Formats())),
+		dir:    fs.String("dir", "", "project folder holding Pulumi.yaml (default: found above the working directory)"),
+	}
+}
+
+// problem says what is wrong with parsed flags, or "".
+func (f *renderFlags) problem() string {
+	switch {
+	case *f.stack == "" || f.fs.NArg() > 0:
+		return "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]"
+	case !slices.Contains(render.Formats(), render.Format(*f.format)):
+		return fmt.Sprintf("--format %q is not a format; allowed: %v", *f.format, render.Formats())
+	}
+	return ""
+}
+
+func runRender(args []string, stdout, stderr io.Writer) int {
+	f := newRenderFlags(stderr)
+	fs, stack, format, dir := f.fs, f.stack, f.format, f.dir
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]")
 		fmt.Fprintln(stderr, "\nRuns the stack's program on Pulumi's mock runtime against its real stack file and prints every resource it would create.")
@@ -33,8 +57,8 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if !slices.Contains(render.Formats(), render.Format(*format)) {
-		fmt.Fprintf(stderr, "platform render: --format %q is not a format; allowed: %v\n", *format, render.Formats())
+	if msg := f.problem(); msg != "" {
+		fmt.Fprintf(stderr, "platform render: %s\n", msg)
 		return exitUsage
 	}
 
