@@ -107,6 +107,10 @@ func memory(workingSetMiB, limitMiB, minutes int) string {
 `, workingSetMiB<<20, minutes, limitMiB<<20, minutes)
 }
 
+func rolloutInfo(phase string, minutes int) string {
+	return fmt.Sprintf("  rollout_info{namespace=\"personalization\",name=\"personalization-api\",phase=%q,strategy=\"canary\"} 1x%d\n", phase, minutes)
+}
+
 func restarts(perTenMinutes, minutes int) string {
 	return fmt.Sprintf("  kube_pod_container_status_restarts_total{namespace=\"personalization\",pod=\"api-1\",container=\"personalization-api\"} 0+%gx%d\n",
 		float64(perTenMinutes)/10, minutes)
@@ -140,6 +144,8 @@ func TestAlertsFireOnTheirConditionAndOnlyThen(t *testing.T) {
 		{"ErrorBudgetBurnSlow", requests(995, 5, 2*day), 2 * 24 * time.Hour, true},
 		{"ErrorBudgetBurnFast", requests(995, 5, 2*day), 2 * 24 * time.Hour, false},
 		{"ErrorBudgetBurnSlow", requests(10000, 5, 2*day), 2 * 24 * time.Hour, false},
+		{"RolloutDegraded", rolloutInfo("Degraded", 10), 10 * time.Minute, true},
+		{"RolloutDegraded", rolloutInfo("Healthy", 10), 10 * time.Minute, false},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {

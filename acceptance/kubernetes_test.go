@@ -70,7 +70,7 @@ func TestEveryKubernetesObjectIsAccepted(t *testing.T) {
 			}
 			for _, k := range []string{"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
 				"NetworkPolicy", "Ingress", "ServiceAccount", "CronJob", "ExternalSecret", "SecretStore", "ServiceMonitor",
-				"PrometheusRule", "ConfigMap", "Secret", "StorageClass", "ResourceQuota", "LimitRange"} {
+				"PrometheusRule", "ConfigMap", "Secret", "StorageClass", "ResourceQuota", "LimitRange", "Rollout", "AnalysisTemplate"} {
 				if kinds[k] == 0 {
 					t.Errorf("no %s was applied", k)
 				}
@@ -96,12 +96,12 @@ func TestTheServerRejectsBrokenObjects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if o.Kind() == "Deployment" && o.Name() == "personalization-api" {
+		if o.Kind() == "Deployment" && o.Name() == "personalization-ui" {
 			deployment = o
 		}
 	}
 	if deployment == nil {
-		t.Fatal("no API deployment rendered")
+		t.Fatal("no UI deployment rendered")
 	}
 	tests := []struct {
 		name   string

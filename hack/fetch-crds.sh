@@ -22,4 +22,6 @@ fetch() { # module@version subdir
 fetch github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd
 # The external-secrets chart 0.16.2.
 fetch github.com/external-secrets/external-secrets@v0.16.2 config/crds/bases
+# Argo Rollouts 1.8.3, the app version of the pinned chart 2.40.2.
+fetch github.com/argoproj/argo-rollouts@v1.8.3 manifests/crds
 touch "$dest/.complete"

@@ -190,6 +190,25 @@ func serviceArgs(p *platform, name string) *workload.Args {
 			Callees:             map[string]int{},
 		},
 	}
+	args.Strategy = workload.Strategy{
+		Type: s.Strategy.Type, PreviewPort: s.Strategy.PreviewPort, AutoPromote: s.Strategy.AutoPromote,
+		Analysis: workload.Analysis{
+			Prometheus:       "http://" + monitoring.ReleaseName + "-prometheus." + MonitoringNamespace + ".svc:9090",
+			ErrorRatio:       s.Strategy.Analysis.ErrorRatePercent / 100,
+			LatencyRatio:     s.Strategy.Analysis.LatencyRatio,
+			Interval:         s.Strategy.Analysis.Interval,
+			Count:            s.Strategy.Analysis.Count,
+			AppNamespace:     p.profile.Namespace.Name,
+			RequestsMetric:   monitoring.RequestsMetric,
+			DurationMetric:   monitoring.DurationMetric,
+			RestartsMetric:   "kube_pod_container_status_restarts_total",
+			PodLabelsMetric:  "kube_pod_labels",
+			PodTemplateLabel: "label_" + monitoring.PodTemplateHashLabel,
+		},
+	}
+	for _, st := range s.Strategy.Steps {
+		args.Strategy.Steps = append(args.Strategy.Steps, workload.CanaryStep{Weight: st.Weight, Pause: st.Pause})
+	}
 	if s.Database {
 		args.SecretEnv = append(args.SecretEnv, workload.SecretEnv{Name: appnamespace.DatabaseURLKey, Secret: appnamespace.DatabaseURLSecret, Key: appnamespace.DatabaseURLKey})
 		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: p.net.DatabaseCIDRs, Port: database.Port})

@@ -69,9 +69,13 @@ func m(v any, path ...string) map[string]any {
 	return cur
 }
 
+// apiWorkload is the API's pod owner: in production a canary Rollout.
+func apiWorkload(t *testing.T, g *graph.Graph) *graph.Resource {
+	return find(t, g, rolloutType, "personalization-api-rollout")
+}
+
 func apiContainer(t *testing.T, g *graph.Graph) map[string]any {
-	d := find(t, g, "kubernetes:apps/v1:Deployment", "personalization-api")
-	return m(d.Inputs, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+	return m(apiWorkload(t, g).Inputs, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
 }
 
 func without(list []string, drop string) []string {
@@ -89,12 +93,12 @@ func remove(g *graph.Graph, r *graph.Resource) {
 }
 
 const (
-	rds      = "aws:rds/instance:Instance"
-	redis    = "aws:elasticache/replicationGroup:ReplicationGroup"
-	eks      = "aws:eks/cluster:Cluster"
-	lt       = "aws:ec2/launchTemplate:LaunchTemplate"
-	deploy   = "kubernetes:apps/v1:Deployment"
-	logGroup = "aws:cloudwatch/logGroup:LogGroup"
+	rds         = "aws:rds/instance:Instance"
+	redis       = "aws:elasticache/replicationGroup:ReplicationGroup"
+	eks         = "aws:eks/cluster:Cluster"
+	lt          = "aws:ec2/launchTemplate:LaunchTemplate"
+	rolloutType = "kubernetes:argoproj.io/v1alpha1:Rollout"
+	logGroup    = "aws:cloudwatch/logGroup:LogGroup"
 )
 
 // TestEveryRuleCanFail changes one property of the compliant fixture per
@@ -264,7 +268,7 @@ func TestEveryRuleCanFail(t *testing.T) {
 			m(apiContainer(t, g), "securityContext", "capabilities")["drop"] = []any{"NET_RAW"}
 		},
 		"K8S-05": func(t *testing.T, g *graph.Graph) {
-			m(find(t, g, deploy, "personalization-api").Inputs, "spec", "template", "spec")["hostNetwork"] = true
+			m(apiWorkload(t, g).Inputs, "spec", "template", "spec")["hostNetwork"] = true
 		},
 		"K8S-06": func(t *testing.T, g *graph.Graph) {
 			m(apiContainer(t, g), "securityContext", "seccompProfile")["type"] = "Unconfined"
@@ -276,10 +280,10 @@ func TestEveryRuleCanFail(t *testing.T) {
 		},
 		"K8S-09": func(t *testing.T, g *graph.Graph) { apiContainer(t, g)["image"] = "ghcr.io/acme/api:latest" },
 		"K8S-10": func(t *testing.T, g *graph.Graph) {
-			m(find(t, g, deploy, "personalization-api").Inputs, "spec", "template", "spec")["automountServiceAccountToken"] = true
+			m(apiWorkload(t, g).Inputs, "spec", "template", "spec")["automountServiceAccountToken"] = true
 		},
 		"K8S-11": func(t *testing.T, g *graph.Graph) {
-			m(find(t, g, deploy, "personalization-api").Inputs, "spec", "template", "spec")["serviceAccountName"] = "default"
+			m(apiWorkload(t, g).Inputs, "spec", "template", "spec")["serviceAccountName"] = "default"
 		},
 		"K8S-12": func(t *testing.T, g *graph.Graph) {
 			remove(g, find(t, g, "kubernetes:policy/v1:PodDisruptionBudget", "personalization-api"))
@@ -291,7 +295,7 @@ func TestEveryRuleCanFail(t *testing.T) {
 			remove(g, find(t, g, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "personalization-api"))
 		},
 		"K8S-15": func(t *testing.T, g *graph.Graph) {
-			delete(m(find(t, g, deploy, "personalization-api").Inputs, "spec", "template", "spec"), "topologySpreadConstraints")
+			delete(m(apiWorkload(t, g).Inputs, "spec", "template", "spec"), "topologySpreadConstraints")
 		},
 		"K8S-16": func(t *testing.T, g *graph.Graph) {
 			m(find(t, g, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "personalization-api").Inputs, "spec")["minReplicas"] = 1.0

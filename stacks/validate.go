@@ -417,6 +417,7 @@ func validateService(name string, s Service, all map[string]Service) []*FieldErr
 				Allowed: `"arn:aws:acm:<region>:<account>:certificate/<id>", or "" for HTTP only`})
 		}
 	}
+	errs = append(errs, validateStrategy(at, s.Strategy)...)
 	for i, callee := range s.Calls {
 		if _, ok := all[callee]; !ok || callee == name {
 			errs = append(errs, &FieldError{Key: at(fmt.Sprintf("calls[%d]", i)), Value: callee, Problem: "is not another service of the workload set",

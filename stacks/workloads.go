@@ -80,6 +80,8 @@ type Service struct {
 	Metrics bool `json:"metrics"`
 	// Env is plain, non-secret environment.
 	Env map[string]string `json:"env"`
+	// Strategy is how new versions are released.
+	Strategy Strategy `json:"strategy"`
 }
 
 // The services of the personalization workload set.
@@ -106,6 +108,7 @@ func defaultService() Service {
 		Liveness:  Probe{Path: "/health", InitialDelaySeconds: 30, PeriodSeconds: 10},
 		Readiness: Probe{Path: "/ready", InitialDelaySeconds: 5, PeriodSeconds: 5},
 		Metrics:   true,
+		Strategy:  defaultStrategy(Dev, ""),
 	}
 }
 
@@ -133,6 +136,8 @@ func defaultWorkloads(env Environment) map[string]Service {
 		api.MinReplicas, api.MaxReplicas = 2, 4
 		ui.MinReplicas, ui.MaxReplicas = 2, 4
 	}
+	api.Strategy = defaultStrategy(env, APIService)
+	ui.Strategy = defaultStrategy(env, UIService)
 	return map[string]Service{APIService: api, UIService: ui}
 }
 

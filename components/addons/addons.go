@@ -28,6 +28,11 @@ const (
 	// ExternalSecretsAPI is the API version of the CRDs that chart serves.
 	ExternalSecretsAPI = "external-secrets.io/v1beta1"
 
+	// Argo Rollouts 1.8.3; its CRDs come from the same version's module.
+	RolloutsChart   = "argo-rollouts"
+	RolloutsVersion = "2.40.2"
+	RolloutsRepo    = "https://argoproj.github.io/argo-helm"
+
 	ReloaderChart   = "reloader"
 	ReloaderVersion = "2.1.3"
 	ReloaderRepo    = "https://stakater.github.io/stakater-charts"
@@ -96,7 +101,27 @@ func New(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*Plat
 	if err != nil {
 		return nil, fmt.Errorf("addons: reloader: %w", err)
 	}
-	a.Ready = []pulumi.Resource{eso, reloader}
+	rollouts, err := helmv3.NewRelease(ctx, name+"-argo-rollouts", &helmv3.ReleaseArgs{
+		Name:           pulumi.String("argo-rollouts"),
+		Chart:          pulumi.String(RolloutsChart),
+		Version:        pulumi.String(RolloutsVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(RolloutsRepo)},
+		Namespace:      pulumi.String(Namespace),
+		Atomic:         pulumi.Bool(true),
+		Values: pulumi.Map{
+			"installCRDs": pulumi.Bool(true),
+			"controller": pulumi.Map{
+				"replicas": pulumi.Int(2),
+				// Scraped through the monitoring stack's ServiceMonitor.
+				"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
+			},
+			"dashboard": pulumi.Map{"enabled": pulumi.Bool(false)},
+		},
+	}, inNamespace...)
+	if err != nil {
+		return nil, fmt.Errorf("addons: argo rollouts: %w", err)
+	}
+	a.Ready = []pulumi.Resource{eso, reloader, rollouts}
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{}); err != nil {
 		return nil, fmt.Errorf("addons: register outputs: %w", err)
 	}

@@ -32,6 +32,12 @@ const (
 	GrafanaAdminSecret     = "grafana-admin"
 	AlertmanagerConfigName = "alertmanager-personalization"
 	PrometheusStorageClass = "gp3"
+	// PodTemplateHashLabel is the pod label Argo Rollouts sets per
+	// version; kube-state-metrics exports it so analyses can tell canary
+	// pods from stable ones.
+	PodTemplateHashLabel = "rollouts_pod_template_hash"
+	// RolloutsNamespace is where the Argo Rollouts controller runs.
+	RolloutsNamespace = "platform"
 )
 
 // Args configure the monitoring stack.
@@ -180,6 +186,19 @@ func (b *builder) build(m *Monitoring) error {
 		}
 	}
 
+	// The Argo Rollouts controller's own metrics feed the rollout alerts.
+	if _, err := apiextensions.NewCustomResource(b.ctx, b.child("sm-argo-rollouts"), &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(PrometheusOperatorAPI),
+		Kind:       pulumi.String("ServiceMonitor"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String("argo-rollouts"), Namespace: pulumi.String(RolloutsNamespace)},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"selector":  pulumi.Map{"matchLabels": pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("argo-rollouts")}},
+			"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String("metrics"), "interval": pulumi.String(a.ScrapeInterval)}},
+		}},
+	}, afterCRDs...); err != nil {
+		return fmt.Errorf("service monitor argo-rollouts: %w", err)
+	}
+
 	if _, err := apiextensions.NewCustomResource(b.ctx, b.child("rules"), &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(PrometheusOperatorAPI),
 		Kind:        pulumi.String("PrometheusRule"),
@@ -239,6 +258,9 @@ func (b *builder) values() pulumi.Map {
 				"resources":        pulumi.Map{"requests": pulumi.Map{"storage": pulumi.Sprintf("%dGi", a.StorageGiB)}},
 			}}},
 		}},
+		"kube-state-metrics": pulumi.Map{
+			"metricLabelsAllowlist": pulumi.StringArray{pulumi.String("pods=[rollouts-pod-template-hash]")},
+		},
 		"alertmanager": pulumi.Map{"alertmanagerSpec": pulumi.Map{
 			"replicas":     pulumi.Int(a.AlertReplicas),
 			"configSecret": pulumi.String(AlertmanagerConfigName),

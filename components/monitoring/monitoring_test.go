@@ -57,6 +57,7 @@ func TestAlertsOfTheServiceDesign(t *testing.T) {
 		"PodRestartingTooFrequently": {"warning", "> 3", ""},
 		"ErrorBudgetBurnFast":        {"critical", "14.4 * 0.001", ""},
 		"ErrorBudgetBurnSlow":        {"warning", "3 * 0.001", ""},
+		"RolloutDegraded":            {"critical", `phase="Degraded"`, "1m"},
 	}
 	for name, w := range want {
 		r, ok := alerts[name]
@@ -163,7 +164,7 @@ func TestStackPerEnvironment(t *testing.T) {
 				switch r.Type {
 				case "kubernetes:monitoring.coreos.com/v1:ServiceMonitor":
 					monitors++
-					if ep, _ := r.Lookup("spec.endpoints"); ep.([]any)[0].(map[string]any)["path"] != "/metrics" {
+					if ep, _ := r.Lookup("spec.endpoints"); r.Name != "monitoring-sm-argo-rollouts" && ep.([]any)[0].(map[string]any)["path"] != "/metrics" {
 						t.Errorf("service monitor %v", ep)
 					}
 				case "kubernetes:monitoring.coreos.com/v1:PrometheusRule":
@@ -192,7 +193,7 @@ func TestStackPerEnvironment(t *testing.T) {
 					}
 				}
 			}
-			if monitors != 2 || dashboards != 3 || rules == nil {
+			if monitors != 3 || dashboards != 3 || rules == nil {
 				t.Errorf("%d service monitors, %d dashboards, rules %v", monitors, dashboards, rules != nil)
 			}
 			if g.Outputs["alertRouting"] != "critical → null (alertmanagerPagingWebhook unset); warning → null (alertmanagerChatWebhook unset)" {

@@ -136,7 +136,15 @@ func Rules(t Thresholds, namespace, runbookBase string) []RuleGroup {
 				"{{ $labels.service }} spends its error budget (objective "+objective+" %) faster than the month allows."),
 		},
 	)
-	return []RuleGroup{service, slo}
+	releases := RuleGroup{Name: "personalization.releases", Rules: []Rule{{
+		Alert:  "RolloutDegraded",
+		Expr:   `max by (namespace, name) (rollout_info{` + ns + `,phase="Degraded"}) > 0`,
+		For:    "1m",
+		Labels: map[string]string{"severity": "critical"},
+		Annotations: annotate("alert-rolloutdegraded", "release of {{ $labels.name }} aborted or degraded",
+			"Argo Rollouts reports {{ $labels.name }} Degraded: an analysis failed or the new pods never turned ready, and traffic went back to the stable version."),
+	}}}
+	return []RuleGroup{service, slo, releases}
 }
 
 // Exprs lists every PromQL expression of the groups.

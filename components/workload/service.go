@@ -49,6 +49,10 @@ type Args struct {
 	// that.
 	Network Network
 
+	// Strategy is how new versions are released: rolling runs a
+	// Deployment, canary and blueGreen an Argo Rollout.
+	Strategy Strategy
+
 	// OIDC and AWSPolicy give the service account an IRSA role with the
 	// policy, when the service asks for AWS access (AWSPolicy set).
 	OIDC      *cluster.OIDC
@@ -158,8 +162,15 @@ func build(ctx *pulumi.Context, name string, args *Args, s *Service) error {
 		return fmt.Errorf("service account: %w", err)
 	}
 
-	deployment, err := newDeployment(ctx, name, args, meta("Deployment"), sa, parent)
-	if err != nil {
+	// One pod template builder serves both: a Rollout's pods are exactly
+	// the pods a Deployment of the service would run.
+	targetKind, targetAPI := "Deployment", "apps/v1"
+	if args.Strategy.Type == Canary || args.Strategy.Type == BlueGreen {
+		targetKind, targetAPI = "Rollout", RolloutsAPI
+		if _, err := newRollout(ctx, name, args, meta("Rollout"), sa, parent); err != nil {
+			return err
+		}
+	} else if _, err := newDeployment(ctx, name, args, meta("Deployment"), sa, parent); err != nil {
 		return err
 	}
 
@@ -183,9 +194,9 @@ func build(ctx *pulumi.Context, name string, args *Args, s *Service) error {
 		Metadata: meta("HorizontalPodAutoscaler"),
 		Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
 			ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
-				ApiVersion: pulumi.String("apps/v1"),
-				Kind:       pulumi.String("Deployment"),
-				Name:       deployment.Metadata.Name().Elem(),
+				ApiVersion: pulumi.String(targetAPI),
+				Kind:       pulumi.String(targetKind),
+				Name:       pulumi.String(args.Name),
 			},
 			MinReplicas: pulumi.Int(args.MinReplicas),
 			MaxReplicas: pulumi.Int(args.MaxReplicas),
@@ -272,6 +283,12 @@ func ingressAnnotations(args *Args) map[string]string {
 }
 
 func ingressSpec(args *Args) *networkingv1.IngressSpecArgs {
+	port := &networkingv1.ServiceBackendPortArgs{Name: pulumi.String(PortName)}
+	if args.Strategy.Type == Canary {
+		// Argo Rollouts writes the weighted forward action into the
+		// Ingress's annotations; the backend points at it by name.
+		port = &networkingv1.ServiceBackendPortArgs{Name: pulumi.String("use-annotation")}
+	}
 	rule := networkingv1.IngressRuleArgs{
 		Http: &networkingv1.HTTPIngressRuleValueArgs{
 			Paths: networkingv1.HTTPIngressPathArray{networkingv1.HTTPIngressPathArgs{
@@ -280,7 +297,7 @@ func ingressSpec(args *Args) *networkingv1.IngressSpecArgs {
 				Backend: &networkingv1.IngressBackendArgs{
 					Service: &networkingv1.IngressServiceBackendArgs{
 						Name: pulumi.String(args.Name),
-						Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String(PortName)},
+						Port: port,
 					},
 				},
 			}},

@@ -27,6 +27,20 @@ func child(t *testing.T, g *graph.Graph, service, typ string) *graph.Resource {
 	return nil
 }
 
+// podOwner returns the Deployment or Rollout that runs a service's pods.
+func podOwner(t *testing.T, g *graph.Graph, service string) *graph.Resource {
+	t.Helper()
+	for _, typ := range []string{"kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout"} {
+		for _, r := range g.OfType(typ) {
+			if name, _ := r.Lookup("metadata.name"); name == service {
+				return r
+			}
+		}
+	}
+	t.Fatalf("%s: no workload runs %s", g.Stack, service)
+	return nil
+}
+
 func get(t *testing.T, r *graph.Resource, path string) any {
 	t.Helper()
 	v, ok := r.Lookup(path)
@@ -41,7 +55,7 @@ func TestAPIDefaultsFollowTheServiceDesign(t *testing.T) {
 	for _, stack := range platformtest.Stacks() {
 		t.Run(stack, func(t *testing.T) {
 			g := platformtest.Render(t, stack, nil)
-			d := child(t, g, "personalization-api", "kubernetes:apps/v1:Deployment")
+			d := podOwner(t, g, "personalization-api")
 			c := get(t, d, "spec.template.spec.containers").([]any)[0].(map[string]any)
 			if port := c["ports"].([]any)[0].(map[string]any); port["containerPort"] != float64(3000) || port["name"] != workload.PortName {
 				t.Errorf("port %v", port)
@@ -77,11 +91,11 @@ func TestAPIDefaultsFollowTheServiceDesign(t *testing.T) {
 			if targets["cpu"] != float64(70) || targets["memory"] != float64(80) {
 				t.Errorf("HPA targets %v, want CPU 70 %% and memory 80 %%", targets)
 			}
-			if get(t, hpa, "spec.scaleTargetRef.kind") != "Deployment" || get(t, hpa, "spec.scaleTargetRef.name") != "personalization-api" {
+			if get(t, hpa, "spec.scaleTargetRef.kind") != "Rollout" || get(t, hpa, "spec.scaleTargetRef.name") != "personalization-api" {
 				t.Errorf("HPA targets %v", get(t, hpa, "spec.scaleTargetRef"))
 			}
-			if get(t, d, "spec.strategy.rollingUpdate.maxUnavailable") != float64(0) {
-				t.Error("a rolling update may drop below the desired count")
+			if get(t, d, "spec.strategy.canary.maxUnavailable") != float64(0) {
+				t.Error("a release may drop below the desired count")
 			}
 		})
 	}
@@ -97,7 +111,7 @@ func TestEveryPodIsRestricted(t *testing.T) {
 			for _, r := range g.Resources {
 				var spec map[string]any
 				switch r.Type {
-				case "kubernetes:apps/v1:Deployment":
+				case "kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout":
 					spec = get(t, r, "spec.template.spec").(map[string]any)
 					labels := get(t, r, "spec.template.metadata.labels").(map[string]any)
 					for k, v := range get(t, r, "spec.selector.matchLabels").(map[string]any) {
@@ -143,7 +157,7 @@ func TestEveryPodIsRestricted(t *testing.T) {
 					if image := c["image"].(string); strings.HasSuffix(image, ":latest") || !strings.ContainsAny(image, ":@") {
 						t.Errorf("%s/%s image %q", r.Name, c["name"], image)
 					}
-					if r.Type == "kubernetes:apps/v1:Deployment" {
+					if r.Type != "kubernetes:batch/v1:CronJob" {
 						live, ready := c["livenessProbe"], c["readinessProbe"]
 						if live == nil || ready == nil || reflect.DeepEqual(live, ready) {
 							t.Errorf("%s/%s probes: liveness %v readiness %v", r.Name, c["name"], live, ready)
@@ -167,7 +181,8 @@ func TestEveryPodIsRestricted(t *testing.T) {
 func TestServicesTargetANamedContainerPort(t *testing.T) {
 	g := platformtest.Render(t, "production", nil)
 	for _, svc := range g.OfType("kubernetes:core/v1:Service") {
-		d := child(t, g, svc.Name, "kubernetes:apps/v1:Deployment")
+		labels, _ := svc.Lookup("metadata.labels")
+		d := podOwner(t, g, labels.(map[string]any)["app.kubernetes.io/name"].(string))
 		names := map[any]bool{}
 		for _, c := range get(t, d, "spec.template.spec.containers").([]any) {
 			for _, p := range c.(map[string]any)["ports"].([]any) {
@@ -188,7 +203,7 @@ func TestServicesTargetANamedContainerPort(t *testing.T) {
 
 func TestSecretsReachPodsOnlyThroughSecretRefs(t *testing.T) {
 	g := platformtest.Render(t, "production", nil)
-	d := child(t, g, "personalization-api", "kubernetes:apps/v1:Deployment")
+	d := podOwner(t, g, "personalization-api")
 	refs := map[string]any{}
 	for _, e := range get(t, d, "spec.template.spec.containers").([]any)[0].(map[string]any)["env"].([]any) {
 		env := e.(map[string]any)
@@ -203,7 +218,7 @@ func TestSecretsReachPodsOnlyThroughSecretRefs(t *testing.T) {
 	if !reflect.DeepEqual(refs, want) {
 		t.Errorf("secret env %v, want %v", refs, want)
 	}
-	ui := child(t, g, "personalization-ui", "kubernetes:apps/v1:Deployment")
+	ui := podOwner(t, g, "personalization-ui")
 	for _, e := range get(t, ui, "spec.template.spec.containers").([]any)[0].(map[string]any)["env"].([]any) {
 		if _, ok := e.(map[string]any)["valueFrom"]; ok {
 			t.Errorf("the UI gets a secret it does not ask for: %v", e)
@@ -264,11 +279,11 @@ func TestIngressThroughTheLoadBalancerController(t *testing.T) {
 func TestImageOverrideWithoutEditingFiles(t *testing.T) {
 	ref := "123456789012.dkr.ecr.eu-west-1.amazonaws.com/personalization-api@sha256:" + strings.Repeat("ab", 32)
 	g := platformtest.Render(t, "production", map[string]string{"personalization-platform:images": `{"personalization-api": "` + ref + `"}`})
-	d := child(t, g, "personalization-api", "kubernetes:apps/v1:Deployment")
+	d := podOwner(t, g, "personalization-api")
 	if got := get(t, d, "spec.template.spec.containers").([]any)[0].(map[string]any)["image"]; got != ref {
 		t.Errorf("image %v, want %s", got, ref)
 	}
-	ui := child(t, g, "personalization-ui", "kubernetes:apps/v1:Deployment")
+	ui := podOwner(t, g, "personalization-ui")
 	if got := get(t, ui, "spec.template.spec.containers").([]any)[0].(map[string]any)["image"]; got == ref {
 		t.Error("the override reached another service")
 	}
