@@ -39,25 +39,10 @@ type Options struct {
 // graph. A program error (a profile that fails validation, say) is returned
 // as is, with whatever was recorded before it in the graph.
 func Run(program pulumi.RunFunc, opts Options) (*graph.Graph, error) {
-	dir := opts.Dir
-	if dir == "" {
-		found, err := FindProjectDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = found
-	}
-	project, err := LoadProject(dir)
+	project, values, secrets, err := load(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := project.LoadStackConfig(opts.Stack, !opts.NoSecretPlaceholders)
-	if err != nil {
-		return nil, err
-	}
-	values := maps.Clone(cfg.Values)
-	maps.Copy(values, opts.Config)
-	secrets := append(append([]string(nil), cfg.Secrets...), opts.Secrets...)
 
 	rec := &recorder{project: project.Name, stack: opts.Stack, region: values["aws:region"]}
 	g := &graph.Graph{Project: project.Name, Stack: opts.Stack}
@@ -143,29 +128,40 @@ func plain(v any) any {
 // Profile reads a stack's profile from its stack file as the program would,
 // without running the program.
 func Profile(opts Options) (*stacks.Profile, error) {
+	_, values, secretKeys, err := load(opts)
+	if err != nil {
+		return nil, err
+	}
+	secrets := map[string]bool{}
+	for _, k := range secretKeys {
+		secrets[k] = true
+	}
+	return stacks.Parse(opts.Stack, configSource{values: values, secrets: secrets})
+}
+
+// load reads the project and the stack's configuration with the options'
+// overrides, as the engine would hand them to the program.
+func load(opts Options) (*Project, map[string]string, []string, error) {
 	dir := opts.Dir
 	if dir == "" {
 		found, err := FindProjectDir()
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		dir = found
 	}
 	project, err := LoadProject(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	cfg, err := project.LoadStackConfig(opts.Stack, !opts.NoSecretPlaceholders)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	values := maps.Clone(cfg.Values)
 	maps.Copy(values, opts.Config)
-	secrets := map[string]bool{}
-	for _, k := range append(append([]string(nil), cfg.Secrets...), opts.Secrets...) {
-		secrets[k] = true
-	}
-	return stacks.Parse(opts.Stack, configSource{values: values, secrets: secrets})
+	secrets := append(append([]string(nil), cfg.Secrets...), opts.Secrets...)
+	return project, values, secrets, nil
 }
 
 type configSource struct {

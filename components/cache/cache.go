@@ -11,12 +11,11 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/internal/firewall"
 	"github.com/personalization/platform/components/internal/keys"
 )
 
@@ -115,22 +114,11 @@ func build(ctx *pulumi.Context, name string, args *Args, c *Cache) error {
 	if err != nil {
 		return fmt.Errorf("subnet group: %w", err)
 	}
-	sg, err := ec2.NewSecurityGroup(ctx, child("sg"), &ec2.SecurityGroupArgs{
-		Description: pulumi.String("Redis " + args.Name + ": 6379 from the cluster's nodes only"),
-		VpcId:       args.VpcID,
+	sg, err := firewall.OnePortFromClient(ctx, name, firewall.Args{
+		Service: "Redis", Name: args.Name, Port: Port, VpcID: args.VpcID, Client: args.ClientSecurityGroupID,
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("security group: %w", err)
-	}
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, child("from-nodes"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           sg.ID(),
-		Description:               pulumi.String("Redis from the EKS nodes"),
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		ReferencedSecurityGroupId: args.ClientSecurityGroupID,
-	}, parent); err != nil {
-		return fmt.Errorf("security group rule: %w", err)
+		return err
 	}
 	slowLog, err := cloudwatch.NewLogGroup(ctx, child("slow-log"), &cloudwatch.LogGroupArgs{
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),

@@ -11,12 +11,11 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/internal/firewall"
 	"github.com/personalization/platform/components/internal/keys"
 	"github.com/personalization/platform/components/internal/policydoc"
 )
@@ -133,22 +132,11 @@ func build(ctx *pulumi.Context, name string, args *Args, d *Database) error {
 		return fmt.Errorf("subnet group: %w", err)
 	}
 
-	sg, err := ec2.NewSecurityGroup(ctx, child("sg"), &ec2.SecurityGroupArgs{
-		Description: pulumi.String("PostgreSQL " + args.Identifier + ": 5432 from the cluster's nodes only"),
-		VpcId:       args.VpcID,
+	sg, err := firewall.OnePortFromClient(ctx, name, firewall.Args{
+		Service: "PostgreSQL", Name: args.Identifier, Port: Port, VpcID: args.VpcID, Client: args.ClientSecurityGroupID,
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("security group: %w", err)
-	}
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, child("from-nodes"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           sg.ID(),
-		Description:               pulumi.String("PostgreSQL from the EKS nodes"),
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		ReferencedSecurityGroupId: args.ClientSecurityGroupID,
-	}, parent); err != nil {
-		return fmt.Errorf("security group rule: %w", err)
+		return err
 	}
 
 	params, err := rds.NewParameterGroup(ctx, child("params"), &rds.ParameterGroupArgs{
