@@ -58,8 +58,11 @@ func TestRenderFormats(t *testing.T) {
 	}
 }
 
-func TestRenderErrors(t *testing.T) {
-	badDir := t.TempDir()
+// projectWith is a copy of the project's Pulumi.yaml in a temporary folder,
+// beside the given stack files.
+func projectWith(t *testing.T, stackFiles map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
 	project, err := offline.FindProjectDir()
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +71,13 @@ func TestRenderErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, badDir, map[string]string{
-		"Pulumi.yaml":     string(pulumiYAML),
+	stackFiles["Pulumi.yaml"] = string(pulumiYAML)
+	writeFiles(t, dir, stackFiles)
+	return dir
+}
+
+func TestRenderErrors(t *testing.T) {
+	badDir := projectWith(t, map[string]string{
 		"Pulumi.bad.yaml": "config:\n  aws:region: eu-west-1\n  personalization-platform:environment: dev\n  personalization-platform:network:\n    cidr: 10.0.0.0/30\n",
 	})
 	tests := []struct {
@@ -131,17 +139,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckRefusesABadWaiver(t *testing.T) {
-	dir := t.TempDir()
-	project, err := offline.FindProjectDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pulumiYAML, err := os.ReadFile(filepath.Join(project, "Pulumi.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFiles(t, dir, map[string]string{
-		"Pulumi.yaml": string(pulumiYAML),
+	dir := projectWith(t, map[string]string{
 		"Pulumi.waived.yaml": "config:\n  aws:region: eu-west-1\n  personalization-platform:environment: dev\n" +
 			"  personalization-platform:policy:\n    waivers:\n      - rule: RDS-77\n        urn: urn:pulumi:waived::personalization-platform::x::y\n        reason: because\n",
 	})

@@ -69,46 +69,22 @@ func New(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*Plat
 	}
 	inNamespace := []pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{ns})}
 
-	eso, err := helmv3.NewRelease(ctx, name+"-external-secrets", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("external-secrets"),
-		Chart:          pulumi.String(ExternalSecretsChart),
-		Version:        pulumi.String(ExternalSecretsVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ExternalSecretsRepo)},
-		Namespace:      pulumi.String(Namespace),
-		Atomic:         pulumi.Bool(true),
-		Values: pulumi.Map{
+	// Each chart pinned, installed atomically into the platform namespace.
+	charts := []struct {
+		release, chart, version, repo string
+		values                        pulumi.Map
+	}{
+		{"external-secrets", ExternalSecretsChart, ExternalSecretsVersion, ExternalSecretsRepo, pulumi.Map{
 			"installCRDs":  pulumi.Bool(true),
 			"replicaCount": pulumi.Int(2),
 			// Stores are per namespace, each with its own IRSA role: the
 			// controller itself holds no AWS permission.
 			"serviceMonitor": pulumi.Map{"enabled": pulumi.Bool(false)},
-		},
-	}, inNamespace...)
-	if err != nil {
-		return nil, fmt.Errorf("addons: external secrets: %w", err)
-	}
-	reloader, err := helmv3.NewRelease(ctx, name+"-reloader", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("reloader"),
-		Chart:          pulumi.String(ReloaderChart),
-		Version:        pulumi.String(ReloaderVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ReloaderRepo)},
-		Namespace:      pulumi.String(Namespace),
-		Atomic:         pulumi.Bool(true),
-		Values: pulumi.Map{
+		}},
+		{"reloader", ReloaderChart, ReloaderVersion, ReloaderRepo, pulumi.Map{
 			"reloader": pulumi.Map{"watchGlobally": pulumi.Bool(true), "readOnlyRootFileSystem": pulumi.Bool(true)},
-		},
-	}, inNamespace...)
-	if err != nil {
-		return nil, fmt.Errorf("addons: reloader: %w", err)
-	}
-	rollouts, err := helmv3.NewRelease(ctx, name+"-argo-rollouts", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("argo-rollouts"),
-		Chart:          pulumi.String(RolloutsChart),
-		Version:        pulumi.String(RolloutsVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(RolloutsRepo)},
-		Namespace:      pulumi.String(Namespace),
-		Atomic:         pulumi.Bool(true),
-		Values: pulumi.Map{
+		}},
+		{"argo-rollouts", RolloutsChart, RolloutsVersion, RolloutsRepo, pulumi.Map{
 			"installCRDs": pulumi.Bool(true),
 			"controller": pulumi.Map{
 				"replicas": pulumi.Int(2),
@@ -116,12 +92,23 @@ func New(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*Plat
 				"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
 			},
 			"dashboard": pulumi.Map{"enabled": pulumi.Bool(false)},
-		},
-	}, inNamespace...)
-	if err != nil {
-		return nil, fmt.Errorf("addons: argo rollouts: %w", err)
+		}},
 	}
-	a.Ready = []pulumi.Resource{eso, reloader, rollouts}
+	for _, c := range charts {
+		release, err := helmv3.NewRelease(ctx, name+"-"+c.release, &helmv3.ReleaseArgs{
+			Name:           pulumi.String(c.release),
+			Chart:          pulumi.String(c.chart),
+			Version:        pulumi.String(c.version),
+			RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(c.repo)},
+			Namespace:      pulumi.String(Namespace),
+			Atomic:         pulumi.Bool(true),
+			Values:         c.values,
+		}, inNamespace...)
+		if err != nil {
+			return nil, fmt.Errorf("addons: %s: %w", c.release, err)
+		}
+		a.Ready = append(a.Ready, release)
+	}
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{}); err != nil {
 		return nil, fmt.Errorf("addons: register outputs: %w", err)
 	}
