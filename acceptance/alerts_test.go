@@ -107,6 +107,14 @@ func memory(workingSetMiB, limitMiB, minutes int) string {
 `, workingSetMiB<<20, minutes, limitMiB<<20, minutes)
 }
 
+func lastBackup(at, minutes int) string {
+	return fmt.Sprintf("  kube_cronjob_status_last_successful_time{namespace=\"personalization\",cronjob=\"database-backup\"} %dx%d\n", at, minutes)
+}
+
+func failedJob(failed, minutes int) string {
+	return fmt.Sprintf("  kube_job_status_failed{namespace=\"personalization\",job_name=\"database-backup-29130840\"} %dx%d\n", failed, minutes)
+}
+
 func rolloutInfo(phase string, minutes int) string {
 	return fmt.Sprintf("  rollout_info{namespace=\"personalization\",name=\"personalization-api\",phase=%q,strategy=\"canary\"} 1x%d\n", phase, minutes)
 }
@@ -145,6 +153,11 @@ func TestAlertsFireOnTheirConditionAndOnlyThen(t *testing.T) {
 		{"ErrorBudgetBurnFast", requests(995, 5, 2*day), 2 * 24 * time.Hour, false},
 		{"ErrorBudgetBurnSlow", requests(10000, 5, 2*day), 2 * 24 * time.Hour, false},
 		{"RolloutDegraded", rolloutInfo("Degraded", 10), 10 * time.Minute, true},
+		// The last success was at t=0; 27 h later it is stale, 20 h later not.
+		{"DatabaseBackupStale", lastBackup(0, 27*60), 27 * time.Hour, true},
+		{"DatabaseBackupStale", lastBackup(0, 20*60), 20 * time.Hour, false},
+		{"DatabaseBackupFailed", failedJob(1, 10), 10 * time.Minute, true},
+		{"DatabaseBackupFailed", failedJob(0, 10), 10 * time.Minute, false},
 		{"RolloutDegraded", rolloutInfo("Healthy", 10), 10 * time.Minute, false},
 	}
 	tested := map[string]bool{}

@@ -58,6 +58,8 @@ func TestAlertsOfTheServiceDesign(t *testing.T) {
 		"ErrorBudgetBurnFast":        {"critical", "14.4 * 0.001", ""},
 		"ErrorBudgetBurnSlow":        {"warning", "3 * 0.001", ""},
 		"RolloutDegraded":            {"critical", `phase="Degraded"`, "1m"},
+		"DatabaseBackupStale":        {"critical", "> 26 * 3600", "10m"},
+		"DatabaseBackupFailed":       {"critical", "> 0", ""},
 	}
 	for name, w := range want {
 		r, ok := alerts[name]

@@ -144,8 +144,29 @@ func Rules(t Thresholds, namespace, runbookBase string) []RuleGroup {
 		Annotations: annotate("alert-rolloutdegraded", "release of {{ $labels.name }} aborted or degraded",
 			"Argo Rollouts reports {{ $labels.name }} Degraded: an analysis failed or the new pods never turned ready, and traffic went back to the stable version."),
 	}}}
-	return []RuleGroup{service, slo, releases}
+	job := fmt.Sprintf(`%s,cronjob=%q`, ns, BackupCronJob)
+	backups := RuleGroup{Name: "personalization.backups", Rules: []Rule{
+		{
+			Alert:  "DatabaseBackupStale",
+			Expr:   fmt.Sprintf(`time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{%s}) > 26 * 3600`, job),
+			For:    "10m",
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: annotate("alert-databasebackupstale", "the nightly database dump has not succeeded for over 26 hours",
+				"The last successful run of {{ $labels.cronjob }} is {{ $value | humanizeDuration }} old: the newest dump in the bucket is older than a day."),
+		},
+		{
+			Alert:  "DatabaseBackupFailed",
+			Expr:   fmt.Sprintf(`max by (namespace, job_name) (kube_job_status_failed{%s,job_name=~"%s-.*"}) > 0`, ns, BackupCronJob),
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: annotate("alert-databasebackupfailed", "a nightly database dump failed",
+				"Job {{ $labels.job_name }} failed after its retries: no dump was uploaded tonight."),
+		},
+	}}
+	return []RuleGroup{service, slo, releases, backups}
 }
+
+// BackupCronJob is the nightly dump's CronJob, which the backup alerts watch.
+const BackupCronJob = "database-backup"
 
 // Exprs lists every PromQL expression of the groups.
 func Exprs(groups []RuleGroup) []string {
