@@ -14,6 +14,7 @@ import (
 	"github.com/personalization/platform/components/cache"
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/database"
+	"github.com/personalization/platform/components/dr"
 	"github.com/personalization/platform/components/logging"
 	"github.com/personalization/platform/components/network"
 	"github.com/personalization/platform/stacks"
@@ -122,19 +123,58 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		AccessLogging:         profile.Backup.AccessLogging,
 		Protect:               profile.Protect,
 	}
-	if profile.Backup.ReplicaRegion != "" {
-		dr, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{
-			Region:      pulumi.String(profile.Backup.ReplicaRegion),
+	// Providers for other regions, one per region, with the same tags.
+	regional := map[string]*aws.Provider{}
+	providerIn := func(region string) (*aws.Provider, error) {
+		if p, ok := regional[region]; ok {
+			return p, nil
+		}
+		p, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{
+			Region:      pulumi.String(region),
 			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(profile.Tags())},
 		})
 		if err != nil {
-			return fmt.Errorf("disaster recovery provider: %w", err)
+			return nil, fmt.Errorf("disaster recovery provider: %w", err)
+		}
+		regional[region] = p
+		return p, nil
+	}
+	if profile.Backup.ReplicaRegion != "" {
+		dr, err := providerIn(profile.Backup.ReplicaRegion)
+		if err != nil {
+			return err
 		}
 		backupArgs.ReplicaProvider = dr
 	}
 	dumps, err := backup.New(ctx, "backup", backupArgs, withAWS)
 	if err != nil {
 		return err
+	}
+
+	if profile.DisasterRecovery.AWSBackup {
+		if profile.CopyRegion() != profile.Backup.ReplicaRegion && profile.Backup.ReplicaRegion != "" {
+			return fmt.Errorf("disaster recovery: copies to %s and replicas to %s: one DR region per stack", profile.CopyRegion(), profile.Backup.ReplicaRegion)
+		}
+		copyProvider, err := providerIn(profile.CopyRegion())
+		if err != nil {
+			return err
+		}
+		d := profile.DisasterRecovery
+		vaults, err := dr.New(ctx, "dr", &dr.Args{
+			Name:                    name,
+			ResourceARNs:            pulumi.StringArray{db.InstanceARN},
+			ContinuousRetentionDays: d.ContinuousRetentionDays,
+			DailyRetentionDays:      d.DailyRetentionDays,
+			Schedule:                d.Schedule,
+			CopyProvider:            copyProvider,
+			Lock:                    d.Lock,
+			Protect:                 profile.Protect,
+		}, withAWS)
+		if err != nil {
+			return err
+		}
+		ctx.Export("backupVaultArn", vaults.VaultARN)
+		ctx.Export("backupCopyVaultArn", vaults.CopyVaultARN)
 	}
 
 	layer := &platform{profile: profile, aws: awsProvider, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps}

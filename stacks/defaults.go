@@ -53,6 +53,7 @@ func Defaults(env Environment) Profile {
 	p.Namespace = defaultNamespace(env)
 	p.Workloads = defaultWorkloads(env)
 	p.Monitoring = defaultMonitoring(env)
+	p.DisasterRecovery = DisasterRecovery{ContinuousRetentionDays: 14, DailyRetentionDays: 35, Schedule: "cron(0 4 ? * * *)"}
 	switch env {
 	case Staging:
 		p.Network.CIDR = "10.20.0.0/16"
@@ -103,6 +104,8 @@ func Defaults(env Environment) Profile {
 		p.Backup.ForceDestroy = false
 		p.Backup.ReplicaRegion = "eu-central-1"
 		p.Backup.AccessLogging = true
+		p.DisasterRecovery.AWSBackup = true
+		p.DisasterRecovery.Lock = true
 		// At least one node per zone, on demand: the API's 3 replicas and
 		// their PodDisruptionBudget need three nodes to spread over.
 		p.Cluster.NodeGroups = []NodeGroup{{

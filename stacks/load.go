@@ -52,6 +52,7 @@ func sections() []section {
 		{"namespace", func(p *Profile) any { return &p.Namespace }, nil},
 		{"monitoring", func(p *Profile) any { return &p.Monitoring }, nil},
 		{"policy", func(p *Profile) any { return &p.Policy }, nil},
+		{"disasterRecovery", func(p *Profile) any { return &p.DisasterRecovery }, nil},
 		{"workloads", nil, decodeWorkloads},
 		// images comes after workloads: it sets the image of a service the
 		// workload set has.

@@ -50,6 +50,8 @@ type Profile struct {
 	Monitoring Monitoring         `json:"monitoring"`
 	// Policy holds the stack's waivers of policy rules.
 	Policy Policy `json:"policy"`
+	// DisasterRecovery is AWS Backup for the database.
+	DisasterRecovery DisasterRecovery `json:"disasterRecovery"`
 
 	// Secrets come from secret stack config, never from the profile's
 	// objects; they never appear in the profile's JSON.
@@ -255,4 +257,21 @@ type Waiver struct {
 	Rule   string `json:"rule"`
 	URN    string `json:"urn"`
 	Reason string `json:"reason"`
+}
+
+// DisasterRecovery is AWS Backup for the database: continuous backup for
+// point-in-time recovery (RPO 1 h), daily recovery points, a copy of each in
+// another region.
+type DisasterRecovery struct {
+	AWSBackup bool `json:"awsBackup"`
+	// ContinuousRetentionDays keeps point-in-time recovery (1 to 35 days).
+	ContinuousRetentionDays int `json:"continuousRetentionDays"`
+	// DailyRetentionDays keeps daily recovery points and their copies.
+	DailyRetentionDays int `json:"dailyRetentionDays"`
+	// Schedule is the daily rule, an AWS Backup cron expression (UTC).
+	Schedule string `json:"schedule"`
+	// CopyRegion receives copies; empty means backup.replicaRegion.
+	CopyRegion string `json:"copyRegion"`
+	// Lock puts the vaults under a governance-mode vault lock.
+	Lock bool `json:"lock"`
 }

@@ -54,6 +54,9 @@ func Validate(p *Profile) error {
 	for _, err := range validateMonitoring(&p.Monitoring) {
 		add(err)
 	}
+	for _, err := range validateDisasterRecovery(p) {
+		add(err)
+	}
 	for i, w := range p.Policy.Waivers {
 		at := func(f string) string { return key("policy", fmt.Sprintf("waivers[%d]", i), f) }
 		switch {
@@ -530,3 +533,51 @@ func validateMonitoring(m *Monitoring) []*FieldError {
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// awsBackupCron is AWS Backup's schedule syntax: cron(minutes hours
+// day-of-month month day-of-week year), with ? in one of the day fields.
+var awsBackupCron = regexp.MustCompile(`^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$`)
+
+func validateDisasterRecovery(p *Profile) []*FieldError {
+	d := p.DisasterRecovery
+	if !d.AWSBackup {
+		return nil
+	}
+	var errs []*FieldError
+	at := func(f string) string { return key("disasterRecovery", f) }
+	if err := intInRange(at("continuousRetentionDays"), d.ContinuousRetentionDays, 1, 35); err != nil {
+		err.Problem = "is outside what continuous backup keeps"
+		errs = append(errs, err)
+	}
+	if err := intInRange(at("dailyRetentionDays"), d.DailyRetentionDays, 1, 36500); err != nil {
+		errs = append(errs, err)
+	}
+	if m := awsBackupCron.FindStringSubmatch(d.Schedule); m == nil || (m[3] == "?") == (m[5] == "?") {
+		errs = append(errs, &FieldError{Key: at("schedule"), Value: d.Schedule, Problem: "is not a schedule AWS Backup accepts",
+			Allowed: `"cron(minutes hours day-of-month month day-of-week year)" with ? in exactly one day field, such as "cron(0 4 ? * * *)"`})
+	}
+	region := d.CopyRegion
+	if region == "" {
+		region = p.Backup.ReplicaRegion
+	}
+	switch {
+	case region == "":
+		errs = append(errs, &FieldError{Key: at("copyRegion"), Problem: "is not set, nor is backup.replicaRegion", Allowed: `a region other than the stack's, such as "eu-central-1"`})
+	case d.CopyRegion == "":
+		// Inherited from backup.replicaRegion, which is checked there.
+	case region == p.Region:
+		errs = append(errs, &FieldError{Key: at("copyRegion"), Value: region, Problem: "is the stack's own region, which a regional outage takes down with the primary",
+			Allowed: fmt.Sprintf("any region but %s", p.Region)})
+	case !regionPattern.MatchString(region):
+		errs = append(errs, &FieldError{Key: at("copyRegion"), Value: region, Problem: "is not an AWS region name", Allowed: `a region such as "eu-central-1"`})
+	}
+	return errs
+}
+
+// CopyRegion is where AWS Backup copies go.
+func (p *Profile) CopyRegion() string {
+	if p.DisasterRecovery.CopyRegion != "" {
+		return p.DisasterRecovery.CopyRegion
+	}
+	return p.Backup.ReplicaRegion
+}
