@@ -320,6 +320,24 @@ func networkRules() []Rule {
 				}
 				return ""
 			}},
+		{ID: "BAK-01", Title: "backup vault encrypted with a KMS key", Severity: Medium, Types: []string{"aws:backup/vault:Vault"}, Anchors: "CK_AWS_166",
+			Rationale: "Recovery points hold the whole database.", Remediation: "Set kmsKeyArn (components/dr does).",
+			Check: func(_ *Context, r *graph.Resource) string { return when(str(r, "kmsKeyArn") == "", "not encrypted with a KMS key") }},
+		{ID: "BAK-02", Title: "recovery points copied to another region", Severity: Medium, Production: true, Types: []string{"aws:backup/plan:Plan"}, Anchors: "ours",
+			Rationale: "A regional outage must not take the recovery points with it.", Remediation: "Give a rule a copy action to the DR region's vault.",
+			Check: func(c *Context, r *graph.Resource) string {
+				for _, rule := range list(r, "rules") {
+					m, _ := rule.(map[string]any)
+					actions, _ := m["copyActions"].([]any)
+					for _, a := range actions {
+						dest, _ := a.(map[string]any)["destinationVaultArn"].(string)
+						if parts := strings.Split(dest, ":"); len(parts) > 3 && parts[3] != c.region() {
+							return ""
+						}
+					}
+				}
+				return "no rule copies to another region"
+			}},
 		{ID: "SNS-01", Title: "topic encrypted with a KMS key", Severity: Medium, Types: []string{snsTopic}, Anchors: "CK_AWS_26",
 			Rationale: "Alarm messages name the systems and their weaknesses.", Remediation: "Set kmsMasterKeyId.",
 			Check: func(_ *Context, r *graph.Resource) string {

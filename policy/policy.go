@@ -59,6 +59,16 @@ func NewContext(g *graph.Graph, production bool) *Context {
 	return c
 }
 
+// region is the stack's region: the region of its first AWS provider.
+func (c *Context) region() string {
+	for _, p := range c.Graph.OfType("pulumi:providers:aws") {
+		if r := str(p, "region"); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
 // Dependents returns the resources of the types that depend on urn.
 func (c *Context) Dependents(urn string, types ...string) []*graph.Resource {
 	var out []*graph.Resource
