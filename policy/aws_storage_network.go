@@ -322,7 +322,9 @@ func networkRules() []Rule {
 			}},
 		{ID: "BAK-01", Title: "backup vault encrypted with a KMS key", Severity: Medium, Types: []string{"aws:backup/vault:Vault"}, Anchors: "CK_AWS_166",
 			Rationale: "Recovery points hold the whole database.", Remediation: "Set kmsKeyArn (components/dr does).",
-			Check: func(_ *Context, r *graph.Resource) string { return when(str(r, "kmsKeyArn") == "", "not encrypted with a KMS key") }},
+			Check: func(_ *Context, r *graph.Resource) string {
+				return when(str(r, "kmsKeyArn") == "", "not encrypted with a KMS key")
+			}},
 		{ID: "BAK-02", Title: "recovery points copied to another region", Severity: Medium, Production: true, Types: []string{"aws:backup/plan:Plan"}, Anchors: "ours",
 			Rationale: "A regional outage must not take the recovery points with it.", Remediation: "Give a rule a copy action to the DR region's vault.",
 			Check: func(c *Context, r *graph.Resource) string {
