@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -128,9 +129,6 @@ func (d *Driver) setImages(ctx context.Context) error {
 	return nil
 }
 
-// Stack is the underlying Automation API stack.
-func (d *Driver) Stack() auto.Stack { return d.stack }
-
 // Preview previews the stack's update.
 func (d *Driver) Preview(ctx context.Context) (*Summary, error) {
 	rec := d.recorder("preview")
@@ -237,20 +235,11 @@ func (d *Driver) Blocked(s *Summary) []Step {
 	}
 	var out []Step
 	for _, st := range s.Steps {
-		if st.Destructive() && stateful(st.Type) && !contains(d.opts.AllowReplace, st.URN) {
+		if st.Destructive() && stateful(st.Type) && !slices.Contains(d.opts.AllowReplace, st.URN) {
 			out = append(out, st)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // recorder collects an operation's engine events into a summary and

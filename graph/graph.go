@@ -101,21 +101,29 @@ func (g *Graph) OfType(typ string) []*Resource {
 
 // Children returns the resources whose parent is urn, in URN order.
 func (g *Graph) Children(urn string) []*Resource {
-	var out []*Resource
+	return g.ChildrenByParent()[urn]
+}
+
+// ChildrenByParent indexes the resources by parent URN, each list in URN
+// order: one pass for walks that visit every resource.
+func (g *Graph) ChildrenByParent() map[string][]*Resource {
+	index := map[string][]*Resource{}
 	for _, r := range g.Resources {
-		if r.Parent == urn {
-			out = append(out, r)
-		}
+		index[r.Parent] = append(index[r.Parent], r)
 	}
-	return out
+	return index
 }
 
 // Descendants returns every resource below urn, however deep.
 func (g *Graph) Descendants(urn string) []*Resource {
+	return descendants(g.ChildrenByParent(), urn)
+}
+
+func descendants(children map[string][]*Resource, urn string) []*Resource {
 	var out []*Resource
-	for _, c := range g.Children(urn) {
+	for _, c := range children[urn] {
 		out = append(out, c)
-		out = append(out, g.Descendants(c.URN)...)
+		out = append(out, descendants(children, c.URN)...)
 	}
 	return out
 }

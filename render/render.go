@@ -75,7 +75,7 @@ func WriteTree(w io.Writer, g *graph.Graph) error {
 			roots = append(roots, r)
 		}
 	}
-	writeLevel(&b, g, roots, "")
+	writeLevel(&b, g.ChildrenByParent(), roots, "")
 
 	counts := map[string]int{}
 	for _, r := range g.Resources {
@@ -106,7 +106,7 @@ func WriteTree(w io.Writer, g *graph.Graph) error {
 	return err
 }
 
-func writeLevel(b *strings.Builder, g *graph.Graph, level []*graph.Resource, indent string) {
+func writeLevel(b *strings.Builder, children map[string][]*graph.Resource, level []*graph.Resource, indent string) {
 	for i, r := range level {
 		branch, next := "├─ ", "│  "
 		if i == len(level)-1 {
@@ -117,7 +117,7 @@ func writeLevel(b *strings.Builder, g *graph.Graph, level []*graph.Resource, ind
 			flags = "  [protected]"
 		}
 		fmt.Fprintf(b, "%s%s%s  %s%s\n", indent, branch, r.Type, r.Name, flags)
-		writeLevel(b, g, g.Children(r.URN), indent+next)
+		writeLevel(b, children, children[r.URN], indent+next)
 	}
 }
 
@@ -137,8 +137,9 @@ func WriteDOT(w io.Writer, g *graph.Graph) error {
 			roots = append(roots, r)
 		}
 	}
+	children := g.ChildrenByParent()
 	for _, r := range roots {
-		writeDOTNode(&b, g, r, ids, "  ")
+		writeDOTNode(&b, children, r, ids, "  ")
 	}
 	for _, r := range g.Resources {
 		for _, d := range r.Dependencies {
@@ -152,20 +153,20 @@ func WriteDOT(w io.Writer, g *graph.Graph) error {
 	return err
 }
 
-func writeDOTNode(b *strings.Builder, g *graph.Graph, r *graph.Resource, ids map[string]string, indent string) {
+func writeDOTNode(b *strings.Builder, childrenOf map[string][]*graph.Resource, r *graph.Resource, ids map[string]string, indent string) {
 	label := fmt.Sprintf("%s\\n%s", shortType(r.Type), r.Name)
-	children := g.Children(r.URN)
+	children := childrenOf[r.URN]
 	if len(children) == 0 || r.Custom {
 		fmt.Fprintf(b, "%s%s [label=%q];\n", indent, ids[r.URN], label)
 		for _, c := range children {
-			writeDOTNode(b, g, c, ids, indent)
+			writeDOTNode(b, childrenOf, c, ids, indent)
 		}
 		return
 	}
 	fmt.Fprintf(b, "%ssubgraph cluster_%s {\n%s  label=%q;\n%s  style=rounded;\n", indent, ids[r.URN], indent, label, indent)
 	fmt.Fprintf(b, "%s  %s [label=%q, shape=component];\n", indent, ids[r.URN], label)
 	for _, c := range children {
-		writeDOTNode(b, g, c, ids, indent+"  ")
+		writeDOTNode(b, childrenOf, c, ids, indent+"  ")
 	}
 	fmt.Fprintf(b, "%s}\n", indent)
 }

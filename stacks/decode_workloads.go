@@ -122,7 +122,7 @@ func ValidateImage(k, ref string) *FieldError {
 	return nil
 }
 
-// ServiceNameProblem says what is wrong with a service name, or "".
+// serviceNameProblem says what is wrong with a service name, or "".
 func serviceNameProblem(name string) string {
 	if !dns1035.MatchString(name) {
 		return fmt.Sprintf("%q is not a DNS label (lower-case letters, digits and dashes, starting with a letter, at most 63 characters)", name)

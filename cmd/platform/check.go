@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,9 +58,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
+		if err := jsonEncoder(stdout).Encode(report); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitError
 		}

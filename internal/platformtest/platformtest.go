@@ -8,7 +8,7 @@ import (
 
 	"github.com/personalization/platform/graph"
 	"github.com/personalization/platform/infra"
-	"github.com/personalization/platform/internal/golden"
+	_ "github.com/personalization/platform/internal/golden" // registers -update for every test package using the harness
 	"github.com/personalization/platform/offline"
 )
 
@@ -47,9 +47,6 @@ func One(t testing.TB, g *graph.Graph, typ string) *graph.Resource {
 	}
 	return rs[0]
 }
-
-// Updating says whether the run rewrites golden files.
-func Updating() bool { return golden.Updating() }
 
 // Child returns the only resource of type typ among the children of the only
 // component of type component, failing the test otherwise.
