@@ -45,7 +45,7 @@ lint:
 
 ## tools: the real servers and definitions the validator tests use, built
 ## from their Go modules in their own modules into .tools (git-ignored).
-tools: $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd $(TOOLS)/crds/.complete $(TOOLS)/bin/pulumi $(TOOLS)/bin/actionlint
+tools: $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd $(TOOLS)/crds/.complete $(TOOLS)/bin/pulumi $(TOOLS)/bin/actionlint $(TOOLS)/bin/otelcol
 
 PULUMI_VERSION := v3.274.1
 
@@ -62,6 +62,12 @@ $(TOOLS)/bin/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go
 	cd tools/kube-apiserver && $(GO) build -o $@ \
 		-ldflags "-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33 -X k8s.io/component-base/version.gitTreeState=clean" \
 		k8s.io/kubernetes/cmd/kube-apiserver
+
+# An OpenTelemetry Collector with the components the platform's collector
+# configuration names, at the deployed image's version: its `validate`
+# checks the rendered configuration.
+$(TOOLS)/bin/otelcol: tools/otelcol/go.mod tools/otelcol/go.sum tools/otelcol/main.go
+	cd tools/otelcol && $(GO) build -o $@ .
 
 $(TOOLS)/bin/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go
 	cd tools/etcd && $(GO) build -o $@ .

@@ -124,6 +124,28 @@ func restarts(perTenMinutes, minutes int) string {
 		float64(perTenMinutes)/10, minutes)
 }
 
+// fluentBit is one agent's counters: records read and records delivered,
+// retries given up and records dropped, per minute.
+func fluentBit(read, delivered, failed, dropped, minutes int) string {
+	pod := `namespace="logging",pod="fluent-bit-x7k2p"`
+	return fmt.Sprintf(`  fluentbit_input_records_total{%s,name="tail.0"} 0+%dx%d
+  fluentbit_output_proc_records_total{%s,name="cloudwatch_logs.0"} 0+%dx%d
+  fluentbit_output_retries_failed_total{%s,name="cloudwatch_logs.0"} 0+%dx%d
+  fluentbit_output_dropped_records_total{%s,name="cloudwatch_logs.0"} 0+%dx%d
+`, pod, read, minutes, pod, delivered, minutes, pod, failed, minutes, pod, dropped, minutes)
+}
+
+// collector is one collector's span counters per minute: accepted and
+// refused by the receiver, sent and failed by the exporter.
+func collector(accepted, refused, sent, failed, minutes int) string {
+	pod := `namespace="tracing",pod="otel-collector-6d9f"`
+	return fmt.Sprintf(`  otelcol_receiver_accepted_spans_total{%s,receiver="otlp"} 0+%dx%d
+  otelcol_receiver_refused_spans_total{%s,receiver="otlp"} 0+%dx%d
+  otelcol_exporter_sent_spans_total{%s,exporter="otlp/tempo"} 0+%dx%d
+  otelcol_exporter_send_failed_spans_total{%s,exporter="otlp/tempo"} 0+%dx%d
+`, pod, accepted, minutes, pod, refused, minutes, pod, sent, minutes, pod, failed, minutes)
+}
+
 // TestAlertsFireOnTheirConditionAndOnlyThen runs every alert on synthetic
 // series that must fire it and series that must not.
 func TestAlertsFireOnTheirConditionAndOnlyThen(t *testing.T) {
@@ -159,6 +181,17 @@ func TestAlertsFireOnTheirConditionAndOnlyThen(t *testing.T) {
 		{"DatabaseBackupFailed", failedJob(1, 10), 10 * time.Minute, true},
 		{"DatabaseBackupFailed", failedJob(0, 10), 10 * time.Minute, false},
 		{"RolloutDegraded", rolloutInfo("Healthy", 10), 10 * time.Minute, false},
+		// An agent that reads and delivers nothing stalls; a quiet node,
+		// reading nothing, does not.
+		{"LogShippingStalled", fluentBit(600, 0, 0, 0, 40), 40 * time.Minute, true},
+		{"LogShippingStalled", fluentBit(600, 600, 0, 0, 40), 40 * time.Minute, false},
+		{"LogShippingStalled", fluentBit(0, 0, 0, 0, 40), 40 * time.Minute, false},
+		{"LogShippingFailing", fluentBit(600, 590, 0, 10, 40), 40 * time.Minute, true},
+		{"LogShippingFailing", fluentBit(600, 600, 0, 0, 40), 40 * time.Minute, false},
+		{"TraceSpansRefused", collector(1000, 50, 1000, 0, 30), 30 * time.Minute, true},
+		{"TraceSpansRefused", collector(1000, 0, 1000, 0, 30), 30 * time.Minute, false},
+		{"TraceSpansDropped", collector(1000, 0, 900, 100, 30), 30 * time.Minute, true},
+		{"TraceSpansDropped", collector(1000, 0, 1000, 0, 30), 30 * time.Minute, false},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {

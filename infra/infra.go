@@ -151,10 +151,15 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
+	layer := &platform{profile: profile, aws: awsProvider, account: caller.AccountId, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps, logs: logs}
+	services, err := kubernetesLayer(ctx, layer)
+	if err != nil {
+		return err
+	}
+
+	// After the Kubernetes layer: the restore-test alarms go to the
+	// monitoring component's topic.
 	if profile.DisasterRecovery.AWSBackup {
-		if profile.CopyRegion() != profile.Backup.ReplicaRegion && profile.Backup.ReplicaRegion != "" {
-			return fmt.Errorf("disaster recovery: copies to %s and replicas to %s: one DR region per stack", profile.CopyRegion(), profile.Backup.ReplicaRegion)
-		}
 		copyProvider, err := providerIn(profile.CopyRegion())
 		if err != nil {
 			return err
@@ -169,18 +174,13 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 			CopyProvider:            copyProvider,
 			Lock:                    d.Lock,
 			Protect:                 profile.Protect,
+			RestoreTest:             restoreTest(profile, db, layer.monitoring.AlarmTopicARN),
 		}, withAWS)
 		if err != nil {
 			return err
 		}
 		ctx.Export("backupVaultArn", vaults.VaultARN)
 		ctx.Export("backupCopyVaultArn", vaults.CopyVaultARN)
-	}
-
-	layer := &platform{profile: profile, aws: awsProvider, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps}
-	services, err := kubernetesLayer(ctx, layer)
-	if err != nil {
-		return err
 	}
 
 	ctx.Export("environment", pulumi.String(profile.Environment))
@@ -251,5 +251,18 @@ func clusterArgs(p *stacks.Profile, net *network.Network, logKey pulumi.StringIn
 		LogKMSKeyARN:         logKey,
 		NodeGroups:           groups,
 		Protect:              p.Protect,
+	}
+}
+
+// restoreTest is AWS Backup restore testing when the profile asks for it.
+func restoreTest(profile *stacks.Profile, db *database.Database, alarmTopic pulumi.StringOutput) *dr.RestoreTest {
+	if profile.DisasterRecovery.RestoreTestSchedule == "" {
+		return nil
+	}
+	return &dr.RestoreTest{
+		Schedule:         profile.DisasterRecovery.RestoreTestSchedule,
+		SubnetGroupName:  db.SubnetGroupName,
+		SecurityGroupIDs: pulumi.StringArray{db.SecurityGroupID},
+		AlarmTopicARN:    alarmTopic,
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/database"
 	"github.com/personalization/platform/components/dbbackup"
+	"github.com/personalization/platform/components/logging"
 	"github.com/personalization/platform/components/monitoring"
 	"github.com/personalization/platform/components/network"
+	"github.com/personalization/platform/components/tracing"
 	"github.com/personalization/platform/components/workload"
 	"github.com/personalization/platform/stacks"
 )
@@ -33,15 +35,24 @@ func PrometheusLabels() map[string]string {
 type platform struct {
 	profile *stacks.Profile
 	aws     *aws.Provider
+	account string
 	net     *network.Network
 	cluster *cluster.Cluster
 	db      *database.Database
 	redis   *cache.Cache
 	dumps   *backup.BackupBucket
+	logs    *logging.Logging
 
 	// set by kubernetesLayer
 	monitoring *monitoring.Monitoring
+	tracing    *tracing.Tracing
 }
+
+// Grafana's service account and pod labels, as kube-prometheus-stack names
+// them: its IRSA role reads the logs, its pods query Tempo.
+const grafanaServiceAccount = monitoring.ReleaseName + "-grafana"
+
+func grafanaLabels() map[string]string { return map[string]string{"app.kubernetes.io/name": "grafana"} }
 
 // kubernetesLayer deploys the add-ons, the application namespace, the
 // workload set and the nightly dump into the cluster.
@@ -75,6 +86,32 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 	}
 	inApp := []pulumi.ResourceOption{both, pulumi.DependsOn(app.Ready)}
 
+	// Logs and traces first: the workloads send to the collector, Grafana
+	// reads with the shipping's reader role.
+	appGroup, platformGroup := logging.LogGroupNames(stacks.Project + "-" + p.profile.Stack)
+	shipping, err := logging.NewShipping(ctx, "log-shipping", &logging.ShippingArgs{
+		Name: stacks.Project + "-" + p.profile.Stack, Region: p.profile.Region, AccountID: p.account,
+		KeyARN:        p.logs.KeyARN,
+		RetentionDays: p.profile.Logging.RetentionDays, RetentionReason: p.profile.Logging.RetentionReason,
+		AppNamespace: ns.Name, OIDC: p.cluster.OIDC,
+		ReaderNamespace: MonitoringNamespace, ReaderServiceAccount: grafanaServiceAccount,
+		PrometheusNamespace: MonitoringNamespace, PrometheusLabels: PrometheusLabels(),
+	}, both)
+	if err != nil {
+		return nil, err
+	}
+	tr := p.profile.Tracing
+	p.tracing, err = tracing.New(ctx, "tracing", &tracing.Args{
+		Exporter: tr.Exporter, Endpoint: tr.Endpoint, RetentionHours: tr.RetentionHours, StorageGiB: tr.StorageGiB,
+		CollectorReplicas: tr.CollectorReplicas, AppNamespace: ns.Name,
+		PrometheusNamespace: MonitoringNamespace, PrometheusLabels: PrometheusLabels(),
+		PrometheusWriteURL: "http://" + monitoring.ReleaseName + "-prometheus." + MonitoringNamespace + ".svc:9090/api/v1/write",
+		GrafanaNamespace:   MonitoringNamespace, GrafanaLabels: grafanaLabels(),
+	}, pulumi.Providers(p.cluster.Provider))
+	if err != nil {
+		return nil, err
+	}
+
 	services := map[string]*workload.Service{}
 	for _, name := range sortedServices(p.profile.Workloads) {
 		svc, err := workload.New(ctx, name, serviceArgs(p, name), inApp...)
@@ -89,10 +126,6 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 		if p.profile.Workloads[name].Metrics {
 			metrics = append(metrics, name)
 		}
-	}
-	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(p.aws))
-	if err != nil {
-		return nil, fmt.Errorf("caller identity: %w", err)
 	}
 	mon := p.profile.Monitoring
 	monitor, err := monitoring.New(ctx, "monitoring", &monitoring.Args{
@@ -118,7 +151,7 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 		GrafanaAdminPassword: p.profile.Secrets.GrafanaAdminPassword,
 		Receivers:            monitoring.Receivers{PagingURL: p.profile.Secrets.PagingWebhook, ChatURL: p.profile.Secrets.ChatWebhook},
 		Alarms: monitoring.Alarms{
-			AccountID:               caller.AccountId,
+			AccountID:               p.account,
 			Email:                   mon.AlarmEmail,
 			DatabaseID:              p.db.InstanceID,
 			DatabaseAllocatedGiB:    p.profile.Database.AllocatedStorageGiB,
@@ -132,6 +165,16 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 			CacheMemoryPercent:      mon.Alarms.CacheMemoryPercent,
 			CacheEvictions:          mon.Alarms.CacheEvictions,
 			CacheReplicationLagSecs: mon.Alarms.CacheReplicationLagSeconds,
+		},
+		Telemetry: monitoring.Telemetry{
+			Region: p.profile.Region, LogGroups: []string{appGroup, platformGroup}, GrafanaRoleARN: shipping.ReaderRoleARN,
+			TempoURL: p.tracing.TempoURL,
+			Scrapes: []monitoring.Scrape{
+				{Name: logging.AgentName, Namespace: logging.Namespace, Port: "http", Path: "/api/v2/metrics/prometheus",
+					Labels: map[string]string{"app.kubernetes.io/name": logging.AgentName}},
+				{Name: tracing.CollectorName, Namespace: tracing.Namespace, Port: "metrics", Path: "/metrics", Labels: tracing.CollectorLabels()},
+				{Name: tracing.TempoName, Namespace: tracing.Namespace, Port: "tempo-prom-metrics", Path: "/metrics", Labels: tracing.TempoLabels()},
+			},
 		},
 		Protect: p.profile.Protect,
 	}, both, pulumi.DependsOn(app.Ready))
@@ -216,6 +259,11 @@ func serviceArgs(p *platform, name string) *workload.Args {
 	if s.Cache {
 		args.SecretEnv = append(args.SecretEnv, workload.SecretEnv{Name: appnamespace.RedisURLKey, Secret: appnamespace.RedisURLSecret, Key: appnamespace.RedisURLKey})
 		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: p.net.PrivateCIDRs, Port: cache.Port})
+	}
+	args.Telemetry = workload.Telemetry{
+		Endpoint: p.tracing.OTLPEndpoint, Environment: string(p.profile.Environment), SamplingRatio: p.profile.Tracing.SamplingRatio,
+		CollectorNamespace: tracing.Namespace, CollectorLabels: p.tracing.CollectorLabels,
+		CollectorPorts: []int{tracing.OTLPGRPCPort, tracing.OTLPHTTPPort},
 	}
 	for _, callee := range s.Calls {
 		args.Network.Callees[callee] = p.profile.Workloads[callee].Port

@@ -251,15 +251,16 @@ func networkRules() []Rule {
 				}
 				return when(isTrue(r, "mapPublicIpOnLaunch"), "the subnet maps public IPs")
 			}},
-		{ID: "CW-01", Title: "log retention set (production ≥ 365 days)", Severity: Low, Types: []string{logGroup}, Anchors: "CK_AWS_66/338",
-			Rationale: "Never-expiring logs cost forever; short ones miss the audit horizon.", Remediation: "Set retentionInDays.",
+		{ID: "CW-01", Title: "log retention set (production ≥ 365 days, or a stated reason)", Severity: Low, Types: []string{logGroup}, Anchors: "CK_AWS_66/338",
+			Rationale:   "Never-expiring logs cost forever; short ones miss the audit horizon unless someone decided they need not reach it.",
+			Remediation: "Set retentionInDays; in production, a year or more, or a retention-reason tag (logging.retentionReason).",
 			Check: func(c *Context, r *graph.Resource) string {
 				n, _ := number(r, "retentionInDays")
 				switch {
 				case n <= 0:
 					return "no retention"
-				case c.Production && n < 365:
-					return fmt.Sprintf("retention %g days is below a year", n)
+				case c.Production && n < 365 && strings.TrimSpace(str(r, "tags.retention-reason")) == "":
+					return fmt.Sprintf("retention %g days is below a year, with no retention-reason tag", n)
 				}
 				return ""
 			}},

@@ -409,3 +409,21 @@ func TestREADMEListsTheRules(t *testing.T) {
 	want := s[:i+len(start)] + policy.Markdown() + s[j:]
 	golden.Assert(t, path, []byte(want))
 }
+
+// TestShortRetentionNeedsAReason: production's container log groups keep
+// 90 days and pass CW-01 on their retention-reason tag alone.
+func TestShortRetentionNeedsAReason(t *testing.T) {
+	g := fixture(t, platformtest.Render(t, "production", nil))
+	app := find(t, g, "aws:cloudwatch/logGroup:LogGroup", "log-shipping-application")
+	if app.Inputs["retentionInDays"] != 90.0 {
+		t.Fatalf("application logs kept %v days, want the production default of 90", app.Inputs["retentionInDays"])
+	}
+	delete(m(app.Inputs, "tags"), "retention-reason")
+	rep, err := policy.Evaluate(g, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != "CW-01" || rep.Findings[0].URN != app.URN {
+		t.Errorf("without its reason, findings %+v, want CW-01 on %s alone", rep.Findings, app.URN)
+	}
+}

@@ -53,7 +53,9 @@ func Defaults(env Environment) Profile {
 	p.Namespace = defaultNamespace(env)
 	p.Workloads = defaultWorkloads(env)
 	p.Monitoring = defaultMonitoring(env)
-	p.DisasterRecovery = DisasterRecovery{ContinuousRetentionDays: 14, DailyRetentionDays: 35, Schedule: "cron(0 4 ? * * *)"}
+	p.Logging, p.Tracing = defaultObservability(env)
+	// Restore tests weekly, Sunday 05:00 UTC: after the daily point of 04:00.
+	p.DisasterRecovery = DisasterRecovery{ContinuousRetentionDays: 14, DailyRetentionDays: 35, Schedule: "cron(0 4 ? * * *)", RestoreTestSchedule: "cron(0 5 ? * SUN *)"}
 	switch env {
 	case Staging:
 		p.Network.CIDR = "10.20.0.0/16"

@@ -51,6 +51,8 @@ func sections() []section {
 		{"backup", func(p *Profile) any { return &p.Backup }, nil},
 		{"namespace", func(p *Profile) any { return &p.Namespace }, nil},
 		{"monitoring", func(p *Profile) any { return &p.Monitoring }, nil},
+		{"logging", func(p *Profile) any { return &p.Logging }, nil},
+		{"tracing", func(p *Profile) any { return &p.Tracing }, nil},
 		{"policy", func(p *Profile) any { return &p.Policy }, nil},
 		{"disasterRecovery", func(p *Profile) any { return &p.DisasterRecovery }, nil},
 		{"workloads", nil, decodeWorkloads},

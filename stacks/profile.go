@@ -48,6 +48,9 @@ type Profile struct {
 	Namespace  Namespace          `json:"namespace"`
 	Workloads  map[string]Service `json:"workloads"`
 	Monitoring Monitoring         `json:"monitoring"`
+	// Logging and Tracing are the logs and traces beside the metrics.
+	Logging Logging `json:"logging"`
+	Tracing Tracing `json:"tracing"`
 	// Policy holds the stack's waivers of policy rules.
 	Policy Policy `json:"policy"`
 	// DisasterRecovery is AWS Backup for the database.
@@ -274,4 +277,8 @@ type DisasterRecovery struct {
 	CopyRegion string `json:"copyRegion"`
 	// Lock puts the vaults under a governance-mode vault lock.
 	Lock bool `json:"lock"`
+	// RestoreTestSchedule runs AWS Backup restore testing: the latest
+	// daily recovery point restored into a throwaway instance, an AWS
+	// Backup cron expression (UTC). Empty turns restore testing off.
+	RestoreTestSchedule string `json:"restoreTestSchedule"`
 }

@@ -57,6 +57,12 @@ func Validate(p *Profile) error {
 	for _, err := range validateDisasterRecovery(p) {
 		add(err)
 	}
+	for _, err := range validateLogging(p.Environment, &p.Logging) {
+		add(err)
+	}
+	for _, err := range validateTracing(&p.Tracing) {
+		add(err)
+	}
 	for i, w := range p.Policy.Waivers {
 		at := func(f string) string { return key("policy", fmt.Sprintf("waivers[%d]", i), f) }
 		switch {
@@ -552,9 +558,20 @@ func validateDisasterRecovery(p *Profile) []*FieldError {
 	if err := intInRange(at("dailyRetentionDays"), d.DailyRetentionDays, 1, 36500); err != nil {
 		errs = append(errs, err)
 	}
-	if m := awsBackupCron.FindStringSubmatch(d.Schedule); m == nil || (m[3] == "?") == (m[5] == "?") {
-		errs = append(errs, &FieldError{Key: at("schedule"), Value: d.Schedule, Problem: "is not a schedule AWS Backup accepts",
-			Allowed: `"cron(minutes hours day-of-month month day-of-week year)" with ? in exactly one day field, such as "cron(0 4 ? * * *)"`})
+	if err := awsBackupSchedule(at("schedule"), d.Schedule, "cron(0 4 ? * * *)"); err != nil {
+		errs = append(errs, err)
+	}
+	if d.RestoreTestSchedule != "" {
+		err := awsBackupSchedule(at("restoreTestSchedule"), d.RestoreTestSchedule, "cron(0 5 ? * SUN *)")
+		if m := awsBackupCron.FindStringSubmatch(d.RestoreTestSchedule); err == nil && (m[4] != "*" || (m[3] != "?" && m[3] != "*")) {
+			// The missing-test alarm counts seven days without a restore.
+			err = &FieldError{Key: at("restoreTestSchedule"), Value: d.RestoreTestSchedule, Problem: "runs less often than weekly, and the alarm on a missing restore test waits only 7 days",
+				Allowed: `a schedule that runs every week: any month (*), days chosen by day-of-week, such as "cron(0 5 ? * SUN *)"`}
+		}
+		if err != nil {
+			err.Allowed += `, or "" to turn restore testing off`
+			errs = append(errs, err)
+		}
 	}
 	region := d.CopyRegion
 	if region == "" {
@@ -568,10 +585,24 @@ func validateDisasterRecovery(p *Profile) []*FieldError {
 	case region == p.Region:
 		errs = append(errs, &FieldError{Key: at("copyRegion"), Value: region, Problem: "is the stack's own region, which a regional outage takes down with the primary",
 			Allowed: fmt.Sprintf("any region but %s", p.Region)})
+	case p.Backup.ReplicaRegion != "" && region != p.Backup.ReplicaRegion:
+		// One DR region per stack: the dumps' replicas and the recovery
+		// points' copies must be restorable side by side.
+		errs = append(errs, &FieldError{Key: at("copyRegion"), Value: region, Problem: "differs from backup.replicaRegion: a stack has one disaster recovery region",
+			Allowed: fmt.Sprintf("%q (backup.replicaRegion), or leave it unset", p.Backup.ReplicaRegion)})
 	case !regionPattern.MatchString(region):
 		errs = append(errs, &FieldError{Key: at("copyRegion"), Value: region, Problem: "is not an AWS region name", Allowed: `a region such as "eu-central-1"`})
 	}
 	return errs
+}
+
+// awsBackupSchedule checks a cron expression as AWS Backup reads it.
+func awsBackupSchedule(key, schedule, example string) *FieldError {
+	if m := awsBackupCron.FindStringSubmatch(schedule); m != nil && (m[3] == "?") != (m[5] == "?") {
+		return nil
+	}
+	return &FieldError{Key: key, Value: schedule, Problem: "is not a schedule AWS Backup accepts",
+		Allowed: `"cron(minutes hours day-of-month month day-of-week year)" with ? in exactly one day field, such as "` + example + `"`}
 }
 
 // CopyRegion is where AWS Backup copies go.

@@ -80,6 +80,7 @@ type Database struct {
 	MasterSecretARN pulumi.StringOutput `pulumi:"masterSecretArn"`
 	KMSKeyARN       pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
+	SubnetGroupName pulumi.StringOutput `pulumi:"subnetGroupName"`
 	DatabaseName    string
 	MasterUsername  string
 	EngineVersion   string
@@ -105,6 +106,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"masterSecretArn": d.MasterSecretARN,
 		"kmsKeyArn":       d.KMSKeyARN,
 		"securityGroupId": d.SecurityGroupID,
+		"subnetGroupName": d.SubnetGroupName,
 	}); err != nil {
 		return nil, fmt.Errorf("database: register outputs: %w", err)
 	}
@@ -245,6 +247,7 @@ func build(ctx *pulumi.Context, name string, args *Args, d *Database) error {
 	d.MasterSecretARN = instance.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
 	d.KMSKeyARN = key.Arn
 	d.SecurityGroupID = sg.ID().ToStringOutput()
+	d.SubnetGroupName = subnets.Name
 	return nil
 }
 

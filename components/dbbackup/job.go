@@ -30,12 +30,14 @@ const Name = "database-backup"
 const DumpFile = "/backup/personalization.dump"
 
 // DumpScript runs in the PostgreSQL image: a custom-format dump (compressed,
-// restorable table by table), then a listing of it, which fails on a
-// truncated or corrupt file before anything is uploaded.
+// restorable table by table) to $DUMP_FILE, then a listing of it, which
+// fails on a truncated or corrupt file before anything is uploaded. Paths
+// and targets come from the environment the pod spec sets, so the restore
+// drill runs this very text against its own servers.
 const DumpScript = `set -eu
-pg_dump --format=custom --no-owner --no-privileges --dbname="$DATABASE_URL" --file=` + DumpFile + `
-pg_restore --list ` + DumpFile + ` > /dev/null
-echo "dump: $(wc -c < ` + DumpFile + `) bytes"
+pg_dump --format=custom --no-owner --no-privileges --dbname="$DATABASE_URL" --file="$DUMP_FILE"
+pg_restore --list "$DUMP_FILE" > /dev/null
+echo "dump: $(wc -c < "$DUMP_FILE") bytes"
 `
 
 // UploadScript runs in the AWS CLI image: the dump goes to
@@ -43,7 +45,7 @@ echo "dump: $(wc -c < ` + DumpFile + `) bytes"
 // bucket's key.
 const UploadScript = `set -eu
 key="${S3_PREFIX}/$(date -u +%Y%m%dT%H%M%SZ).dump"
-aws s3 cp ` + DumpFile + ` "s3://${BACKUP_BUCKET}/${key}" --sse aws:kms --sse-kms-key-id "${KMS_KEY_ARN}" --only-show-errors
+aws s3 cp "$DUMP_FILE" "s3://${BACKUP_BUCKET}/${key}" --sse aws:kms --sse-kms-key-id "${KMS_KEY_ARN}" --only-show-errors
 echo "uploaded s3://${BACKUP_BUCKET}/${key}"
 `
 
@@ -175,6 +177,7 @@ func UploadPolicy(bucketARN, keyARN, prefix string) policydoc.Document {
 }
 
 func cronJobSpec(args *Args, image string, serviceAccount, bucket pulumi.StringInput) *batchv1.CronJobSpecArgs {
+	dumpFile := corev1.EnvVarArgs{Name: pulumi.String("DUMP_FILE"), Value: pulumi.String(DumpFile)}
 	scratch := corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("backup"), MountPath: pulumi.String("/backup")}}
 	return &batchv1.CronJobSpecArgs{
 		Schedule: pulumi.String(args.Schedule),
@@ -207,12 +210,15 @@ func cronJobSpec(args *Args, image string, serviceAccount, bucket pulumi.StringI
 							Name:    pulumi.String("pg-dump"),
 							Image:   pulumi.String(image),
 							Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(DumpScript)},
-							Env: corev1.EnvVarArray{corev1.EnvVarArgs{
-								Name: pulumi.String("DATABASE_URL"),
-								ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
-									Name: pulumi.String(args.DatabaseURLSecret), Key: pulumi.String(args.DatabaseURLKey),
-								}},
-							}},
+							Env: corev1.EnvVarArray{
+								corev1.EnvVarArgs{
+									Name: pulumi.String("DATABASE_URL"),
+									ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+										Name: pulumi.String(args.DatabaseURLSecret), Key: pulumi.String(args.DatabaseURLKey),
+									}},
+								},
+								dumpFile,
+							},
 							Resources:       resources("250m", "512Mi", "1", "1Gi"),
 							SecurityContext: withUser(postgresUID),
 							VolumeMounts:    scratch,
@@ -222,6 +228,7 @@ func cronJobSpec(args *Args, image string, serviceAccount, bucket pulumi.StringI
 							Image:   pulumi.String(AWSCLIImage),
 							Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(UploadScript)},
 							Env: corev1.EnvVarArray{
+								dumpFile,
 								corev1.EnvVarArgs{Name: pulumi.String("BACKUP_BUCKET"), Value: bucket},
 								corev1.EnvVarArgs{Name: pulumi.String("S3_PREFIX"), Value: pulumi.String(args.Prefix)},
 								corev1.EnvVarArgs{Name: pulumi.String("KMS_KEY_ARN"), Value: args.KMSKeyARN},

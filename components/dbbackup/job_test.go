@@ -49,7 +49,7 @@ func TestNightlyDump(t *testing.T) {
 				t.Errorf("upload env %v", env)
 			}
 			if !strings.Contains(dbbackup.UploadScript, `--sse aws:kms --sse-kms-key-id "${KMS_KEY_ARN}"`) ||
-				!strings.Contains(dbbackup.UploadScript, `s3://${BACKUP_BUCKET}/${key}`) {
+				!strings.Contains(dbbackup.UploadScript, `s3://${BACKUP_BUCKET}/${key}`) || env["DUMP_FILE"] != dbbackup.DumpFile {
 				t.Error("upload is not SSE-KMS to the bucket under the prefix")
 			}
 		})

@@ -6,10 +6,13 @@
 package dr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -37,6 +40,22 @@ type Args struct {
 	// Lock puts the vaults under a governance-mode vault lock.
 	Lock    bool
 	Protect bool
+	// RestoreTest, when set, restores the latest daily recovery point into
+	// a throwaway instance on a schedule and alarms when that stops working.
+	RestoreTest *RestoreTest
+}
+
+// RestoreTest is AWS Backup restore testing of the database.
+type RestoreTest struct {
+	// Schedule is an AWS Backup cron expression, in UTC.
+	Schedule string
+	// SubnetGroupName and SecurityGroupIDs place the restored instance in
+	// the database subnets, reachable from nothing new: without them AWS
+	// Backup restores into the default VPC, which may not exist.
+	SubnetGroupName  pulumi.StringInput
+	SecurityGroupIDs pulumi.StringArrayInput
+	// AlarmTopicARN receives the restore-test alarms.
+	AlarmTopicARN pulumi.StringInput
 }
 
 // DisasterRecovery is the backup plan and its vaults.
@@ -119,6 +138,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}, parent); err != nil {
 		return nil, fmt.Errorf("dr: selection: %w", err)
 	}
+	if args.RestoreTest != nil {
+		if err := restoreTest(ctx, name, args, primary.Arn, role.Arn, parent); err != nil {
+			return nil, err
+		}
+	}
 	d.VaultARN, d.CopyVaultARN, d.PlanID = primary.Arn, copyVault.Arn, plan.ID()
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"vaultArn": d.VaultARN, "copyVaultArn": d.CopyVaultARN, "planId": d.PlanID,
@@ -155,4 +179,83 @@ func vault(ctx *pulumi.Context, name string, args *Args, suffix string, opts ...
 		}
 	}
 	return v, nil
+}
+
+// RestoreTestPlanName is the restore testing plan's name: AWS Backup takes
+// letters, digits and underscores only.
+func RestoreTestPlanName(name string) string {
+	return strings.ReplaceAll(name, "-", "_") + "_restore_test"
+}
+
+// restoreTest is AWS Backup restore testing: on the schedule, the latest
+// daily recovery point of the primary vault is restored into a throwaway
+// instance, which AWS Backup deletes after the validation window. Two
+// alarms make a drill that fails, or that stopped running, noticed.
+func restoreTest(ctx *pulumi.Context, name string, args *Args, vaultARN, roleARN pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
+	rt := args.RestoreTest
+	plan, err := backup.NewRestoreTestingPlan(ctx, name+"-restore-test", &backup.RestoreTestingPlanArgs{
+		Name:               pulumi.String(RestoreTestPlanName(args.Name)),
+		ScheduleExpression: pulumi.String(rt.Schedule),
+		// One hour: the test, and so its metric, stays on the UTC day of
+		// the schedule, which the missing-test alarm counts in.
+		StartWindowHours: pulumi.Int(1),
+		RecoveryPointSelection: &backup.RestoreTestingPlanRecoveryPointSelectionArgs{
+			Algorithm:          pulumi.String("LATEST_WITHIN_WINDOW"),
+			IncludeVaults:      pulumi.StringArray{vaultARN},
+			RecoveryPointTypes: pulumi.StringArray{pulumi.String("SNAPSHOT")},
+			// A week: a test restores a point no older than its interval.
+			SelectionWindowDays: pulumi.Int(7),
+		},
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("dr: restore testing plan: %w", err)
+	}
+	securityGroups := rt.SecurityGroupIDs.ToStringArrayOutput().ApplyT(func(ids []string) (string, error) {
+		b, err := json.Marshal(ids)
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := backup.NewRestoreTestingSelection(ctx, name+"-restore-test", &backup.RestoreTestingSelectionArgs{
+		Name:                   pulumi.String("database"),
+		RestoreTestingPlanName: plan.Name,
+		ProtectedResourceType:  pulumi.String("RDS"),
+		ProtectedResourceArns:  args.ResourceARNs,
+		IamRoleArn:             roleARN,
+		RestoreMetadataOverrides: pulumi.StringMap{
+			"dbSubnetGroupName":   rt.SubnetGroupName,
+			"vpcSecurityGroupIds": securityGroups,
+		},
+		ValidationWindowHours: pulumi.Int(1),
+	}, opts...); err != nil {
+		return fmt.Errorf("dr: restore testing selection: %w", err)
+	}
+	rds := pulumi.StringMap{"ResourceType": pulumi.String("RDS")}
+	for _, a := range []struct {
+		suffix, metric, comparison, description, missing string
+		threshold                                        float64
+		periods                                          int
+	}{
+		// Any failed restore, test or not, is worth a look the same day.
+		{"failed", "NumberOfRestoreJobsFailed", "GreaterThanThreshold", "A restore of the database from AWS Backup failed", "notBreaching", 0, 1},
+		// Seven days without a completed restore: the weekly test stopped.
+		{"missing", "NumberOfRestoreJobsCompleted", "LessThanThreshold", "No restore of the database from AWS Backup completed in 7 days: the weekly restore test stopped running", "breaching", 1, 7},
+	} {
+		if _, err := cloudwatch.NewMetricAlarm(ctx, name+"-restore-test-"+a.suffix, &cloudwatch.MetricAlarmArgs{
+			AlarmDescription:   pulumi.String(a.description),
+			Namespace:          pulumi.String("AWS/Backup"),
+			MetricName:         pulumi.String(a.metric),
+			Dimensions:         rds,
+			Statistic:          pulumi.String("Sum"),
+			ComparisonOperator: pulumi.String(a.comparison),
+			Threshold:          pulumi.Float64(a.threshold),
+			Period:             pulumi.Int(86400),
+			EvaluationPeriods:  pulumi.Int(a.periods),
+			DatapointsToAlarm:  pulumi.Int(a.periods),
+			TreatMissingData:   pulumi.String(a.missing),
+			AlarmActions:       pulumi.Array{rt.AlarmTopicARN},
+			OkActions:          pulumi.Array{rt.AlarmTopicARN},
+		}, opts...); err != nil {
+			return fmt.Errorf("dr: restore test alarm: %w", err)
+		}
+	}
+	return nil
 }

@@ -66,8 +66,10 @@ func dashboardModel(uid, title string, panels ...map[string]any) map[string]any 
 
 // Dashboards are the service's dashboards: the design's Service Overview
 // (request rate, error rate, p95 latency, CPU), Resource Utilization, and
-// SLO tracking with the error budget left.
-func Dashboards(namespace string, objectivePercent float64) []Dashboard {
+// SLO tracking with the error budget left. The error-rate and latency
+// panels link to the series' service's error logs and failed or slow
+// traces, where the stack has them.
+func Dashboards(namespace string, objectivePercent float64, links Links) []Dashboard {
 	ns := fmt.Sprintf(`namespace=%q`, namespace)
 	budget := num(1 - objectivePercent/100)
 	availability30d := fmt.Sprintf(`1 - (sum by (service) (increase(%s{%s,status=~"5.."}[30d])) / sum by (service) (increase(%s{%s}[30d])))`,
@@ -75,8 +77,10 @@ func Dashboards(namespace string, objectivePercent float64) []Dashboard {
 	return []Dashboard{
 		{Name: "personalization-service-overview", Model: dashboardModel("personalization-overview", "Personalization / Service Overview",
 			panel(1, "Request rate", "reqps", 0, 0, target{fmt.Sprintf(`sum by (service) (rate(%s{%s}[5m]))`, RequestsMetric, ns), "{{service}}"}),
-			panel(2, "Error rate (5xx share)", "percentunit", 12, 0, target{fmt.Sprintf(`sum by (service) (rate(%s{%s,status=~"5.."}[5m])) / sum by (service) (rate(%s{%s}[5m]))`, RequestsMetric, ns, RequestsMetric, ns), "{{service}}"}),
-			panel(3, "p95 latency", "s", 0, 8, target{fmt.Sprintf(`histogram_quantile(0.95, sum by (service, le) (rate(%s{%s}[5m])))`, DurationMetric, ns), "{{service}}"}),
+			withLinks(panel(2, "Error rate (5xx share)", "percentunit", 12, 0, target{fmt.Sprintf(`sum by (service) (rate(%s{%s,status=~"5.."}[5m])) / sum by (service) (rate(%s{%s}[5m]))`, RequestsMetric, ns, RequestsMetric, ns), "{{service}}"}),
+				links, "status=error"),
+			withLinks(panel(3, "p95 latency", "s", 0, 8, target{fmt.Sprintf(`histogram_quantile(0.95, sum by (service, le) (rate(%s{%s}[5m])))`, DurationMetric, ns), "{{service}}"}),
+				links, "duration>"+num(links.SlowSeconds)+"s"),
 			panel(4, "CPU", "cores", 12, 8, target{fmt.Sprintf(`sum by (pod) (rate(container_cpu_usage_seconds_total{%s,container!=""}[5m]))`, ns), "{{pod}}"}),
 		)},
 		{Name: "personalization-resources", Model: dashboardModel("personalization-resources", "Personalization / Resource Utilization",
@@ -95,4 +99,20 @@ func Dashboards(namespace string, objectivePercent float64) []Dashboard {
 				target{fmt.Sprintf(`%s / %s`, ErrorRatioRecord("6h"), budget), "{{service}} 6h"}),
 		)},
 	}
+}
+
+// withLinks adds data links to a panel: its series' service's error logs
+// and its traces matching a TraceQL filter.
+func withLinks(p map[string]any, l Links, traceFilter string) map[string]any {
+	var links []any
+	if len(l.LogGroups) > 0 {
+		links = append(links, l.LogsLink())
+	}
+	if l.Traces {
+		links = append(links, TracesLink(traceFilter))
+	}
+	if len(links) > 0 {
+		p["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["links"] = links
+	}
+	return p
 }

@@ -23,12 +23,14 @@ const TypeToken = "personalization:monitoring:Monitoring"
 // Pinned chart. Its prometheus-operator version (v0.85.0) is the Go module
 // whose CRDs the validator tests install.
 const (
-	Chart                  = "kube-prometheus-stack"
-	ChartVersion           = "77.0.0"
-	ChartRepo              = "https://prometheus-community.github.io/helm-charts"
-	PrometheusOperatorAPI  = "monitoring.coreos.com/v1"
-	ReleaseName            = "kube-prometheus-stack"
-	DashboardLabel         = "grafana_dashboard"
+	Chart                 = "kube-prometheus-stack"
+	ChartVersion          = "77.0.0"
+	ChartRepo             = "https://prometheus-community.github.io/helm-charts"
+	PrometheusOperatorAPI = "monitoring.coreos.com/v1"
+	ReleaseName           = "kube-prometheus-stack"
+	DashboardLabel        = "grafana_dashboard"
+	// DataSourceLabel marks ConfigMaps Grafana's sidecar provisions.
+	DataSourceLabel        = "grafana_datasource"
 	GrafanaAdminSecret     = "grafana-admin"
 	AlertmanagerConfigName = "alertmanager-personalization"
 	PrometheusStorageClass = "gp3"
@@ -67,8 +69,30 @@ type Args struct {
 	Receivers            Receivers
 
 	Alarms Alarms
+	// Telemetry are the logs and traces beside the metrics.
+	Telemetry Telemetry
 	// Protect protects the alarm topic's key.
 	Protect bool
+}
+
+// Telemetry is what Grafana reads logs and traces from, and what
+// Prometheus scrapes of their pipelines.
+type Telemetry struct {
+	// Region and LogGroups are the container logs in CloudWatch Logs;
+	// GrafanaRoleARN is the IRSA role Grafana queries them with.
+	Region         string
+	LogGroups      []string
+	GrafanaRoleARN pulumi.StringInput
+	// TempoURL is Tempo's query API; empty when traces leave the cluster.
+	TempoURL string
+	// Scrapes are the pipelines' own metrics endpoints.
+	Scrapes []Scrape
+}
+
+// Scrape is a ServiceMonitor for a pipeline's Service.
+type Scrape struct {
+	Name, Namespace, Port, Path string
+	Labels                      map[string]string
 }
 
 // Monitoring is the monitoring stack.
@@ -199,6 +223,35 @@ func (b *builder) build(m *Monitoring) error {
 		return fmt.Errorf("service monitor argo-rollouts: %w", err)
 	}
 
+	for _, sc := range a.Telemetry.Scrapes {
+		if _, err := apiextensions.NewCustomResource(b.ctx, b.child("sm-"+sc.Name), &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String(PrometheusOperatorAPI),
+			Kind:       pulumi.String("ServiceMonitor"),
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(sc.Name), Namespace: pulumi.String(sc.Namespace)},
+			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+				"selector":  pulumi.Map{"matchLabels": pulumi.ToStringMap(sc.Labels)},
+				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(sc.Port), "path": pulumi.String(sc.Path), "interval": pulumi.String(a.ScrapeInterval)}},
+			}},
+		}, afterCRDs...); err != nil {
+			return fmt.Errorf("service monitor %s: %w", sc.Name, err)
+		}
+	}
+	if len(a.Telemetry.LogGroups) > 0 || a.Telemetry.TempoURL != "" {
+		sources, err := DataSources(a.Telemetry, a.Alarms.AccountID)
+		if err != nil {
+			return err
+		}
+		if _, err := corev1.NewConfigMap(b.ctx, b.child("datasources"), &corev1.ConfigMapArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name: pulumi.String("personalization-datasources"), Namespace: pulumi.String(a.Namespace),
+				Labels: pulumi.StringMap{DataSourceLabel: pulumi.String("1")},
+			},
+			Data: pulumi.StringMap{"personalization-datasources.yaml": pulumi.String(sources)},
+		}, inNS...); err != nil {
+			return fmt.Errorf("data sources: %w", err)
+		}
+	}
+
 	if _, err := apiextensions.NewCustomResource(b.ctx, b.child("rules"), &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(PrometheusOperatorAPI),
 		Kind:        pulumi.String("PrometheusRule"),
@@ -208,7 +261,7 @@ func (b *builder) build(m *Monitoring) error {
 		return fmt.Errorf("prometheus rules: %w", err)
 	}
 
-	for _, d := range Dashboards(a.AppNamespace, a.Thresholds.AvailabilityObjective) {
+	for _, d := range Dashboards(a.AppNamespace, a.Thresholds.AvailabilityObjective, a.links()) {
 		model, err := d.JSON()
 		if err != nil {
 			return err
@@ -241,7 +294,7 @@ func (b *builder) values() pulumi.Map {
 			"limits":   pulumi.Map{"cpu": pulumi.String(cpuLim), "memory": pulumi.String(memLim)},
 		}
 	}
-	return pulumi.Map{
+	values := pulumi.Map{
 		"prometheus": pulumi.Map{"prometheusSpec": pulumi.Map{
 			"replicas":       pulumi.Int(a.Replicas),
 			"retention":      pulumi.String(a.Retention),
@@ -279,6 +332,17 @@ func (b *builder) values() pulumi.Map {
 			"resources": resources("100m", "256Mi", "500m", "512Mi"),
 		},
 	}
+	if a.Telemetry.GrafanaRoleARN != nil {
+		// Grafana queries CloudWatch Logs with its own IRSA role.
+		values["grafana"].(pulumi.Map)["serviceAccount"] = pulumi.Map{
+			"annotations": pulumi.Map{"eks.amazonaws.com/role-arn": a.Telemetry.GrafanaRoleARN},
+		}
+	}
+	if a.Telemetry.TempoURL != "" {
+		// Tempo writes the service graph and span metrics here.
+		values["prometheus"].(pulumi.Map)["prometheusSpec"].(pulumi.Map)["enableRemoteWriteReceiver"] = pulumi.Bool(true)
+	}
+	return values
 }
 
 // toInput turns rule groups into an untyped input for the CRD.

@@ -22,7 +22,7 @@ func thresholds() monitoring.Thresholds {
 // dashboards through Prometheus's own parser.
 func TestEveryExpressionParses(t *testing.T) {
 	exprs := monitoring.Exprs(monitoring.Rules(thresholds(), "personalization", "https://example.com/ops.md"))
-	for _, d := range monitoring.Dashboards("personalization", 99.9) {
+	for _, d := range monitoring.Dashboards("personalization", 99.9, monitoring.Links{}) {
 		exprs = append(exprs, d.Exprs()...)
 	}
 	if len(exprs) < 20 {
@@ -60,6 +60,10 @@ func TestAlertsOfTheServiceDesign(t *testing.T) {
 		"RolloutDegraded":            {"critical", `phase="Degraded"`, "1m"},
 		"DatabaseBackupStale":        {"critical", "> 26 * 3600", "10m"},
 		"DatabaseBackupFailed":       {"critical", "> 0", ""},
+		"LogShippingStalled":         {"critical", "fluentbit_output_proc_records_total", "15m"},
+		"LogShippingFailing":         {"warning", "fluentbit_output_retries_failed_total", "10m"},
+		"TraceSpansRefused":          {"warning", "otelcol_receiver_refused_spans_total", "5m"},
+		"TraceSpansDropped":          {"warning", "otelcol_exporter_(send|enqueue)_failed_spans_total", "5m"},
 	}
 	for name, w := range want {
 		r, ok := alerts[name]
@@ -166,8 +170,13 @@ func TestStackPerEnvironment(t *testing.T) {
 				switch r.Type {
 				case "kubernetes:monitoring.coreos.com/v1:ServiceMonitor":
 					monitors++
-					if ep, _ := r.Lookup("spec.endpoints"); r.Name != "monitoring-sm-argo-rollouts" && ep.([]any)[0].(map[string]any)["path"] != "/metrics" {
-						t.Errorf("service monitor %v", ep)
+					// Argo Rollouts' default path, Fluent Bit's own, /metrics for the rest.
+					path, special := map[string]any{"monitoring-sm-argo-rollouts": nil, "monitoring-sm-fluent-bit": "/api/v2/metrics/prometheus"}[r.Name]
+					if !special {
+						path = "/metrics"
+					}
+					if ep, _ := r.Lookup("spec.endpoints"); ep.([]any)[0].(map[string]any)["path"] != path {
+						t.Errorf("service monitor %s: %v, want path %v", r.Name, ep, path)
 					}
 				case "kubernetes:monitoring.coreos.com/v1:PrometheusRule":
 					rules = r
@@ -195,7 +204,9 @@ func TestStackPerEnvironment(t *testing.T) {
 					}
 				}
 			}
-			if monitors != 3 || dashboards != 3 || rules == nil {
+			// The services' two, Argo Rollouts', and the log and trace
+			// pipelines' three.
+			if monitors != 6 || dashboards != 3 || rules == nil {
 				t.Errorf("%d service monitors, %d dashboards, rules %v", monitors, dashboards, rules != nil)
 			}
 			if g.Outputs["alertRouting"] != "critical → null (alertmanagerPagingWebhook unset); warning → null (alertmanagerChatWebhook unset)" {
@@ -248,5 +259,67 @@ func TestWebhooksReachOnlyASecret(t *testing.T) {
 	}
 	if !strings.HasPrefix(g.Outputs["alertRouting"].(string), "critical → paging;") {
 		t.Errorf("routing %v", g.Outputs["alertRouting"])
+	}
+}
+
+// TestLogAndTraceDataSources: Grafana gets CloudWatch Logs over the
+// container log groups through its IRSA role, and Tempo with its service
+// graph; the overview's error and latency panels link to both.
+func TestLogAndTraceDataSources(t *testing.T) {
+	g := platformtest.Render(t, "production", nil)
+	var sources string
+	for _, r := range g.Descendants(platformtest.One(t, g, monitoring.TypeToken).URN) {
+		if l, _ := r.Lookup("metadata.labels"); r.Type == "kubernetes:core/v1:ConfigMap" && reflect.DeepEqual(l, map[string]any{monitoring.DataSourceLabel: "1"}) {
+			for _, v := range r.Input("data").(map[string]any) {
+				sources = v.(string)
+			}
+		}
+	}
+	var doc struct {
+		Datasources []struct {
+			Name, UID, Type, URL string
+			JSONData             map[string]any `yaml:"jsonData"`
+		}
+	}
+	if err := yaml.Unmarshal([]byte(sources), &doc); err != nil {
+		t.Fatal(err)
+	}
+	byType := map[string]map[string]any{}
+	for _, d := range doc.Datasources {
+		byType[d.Type] = d.JSONData
+		if d.Type == "tempo" && d.URL != "http://tempo.tracing.svc:3200" {
+			t.Errorf("tempo at %s", d.URL)
+		}
+	}
+	cw := byType["cloudwatch"]
+	if cw == nil || cw["authType"] != "default" || cw["defaultRegion"] != "eu-west-1" || len(cw["logGroups"].([]any)) != 2 {
+		t.Errorf("cloudwatch data source %v", cw)
+	}
+	if tempo := byType["tempo"]; tempo == nil || tempo["serviceMap"].(map[string]any)["datasourceUid"] != monitoring.PrometheusUID {
+		t.Errorf("tempo data source %v", tempo)
+	}
+	rel := platformtest.Child(t, g, monitoring.TypeToken, "kubernetes:helm.sh/v3:Release")
+	if ann, _ := rel.Lookup("values.grafana.serviceAccount.annotations"); !reflect.DeepEqual(ann, map[string]any{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/log-shipping-reader"}) {
+		t.Errorf("grafana service account %v, want the log reader role", ann)
+	}
+	if rw, _ := rel.Lookup("values.prometheus.prometheusSpec.enableRemoteWriteReceiver"); rw != true {
+		t.Error("Prometheus does not receive Tempo's service graph")
+	}
+
+	overview := monitoring.Dashboards("personalization", 99.9, monitoring.Links{Region: "eu-west-1", Account: "123456789012",
+		LogGroups: []string{"/app"}, Traces: true, SlowSeconds: 0.5})[0]
+	for _, p := range overview.Model["panels"].([]any) {
+		panel := p.(map[string]any)
+		links, _ := panel["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["links"].([]any)
+		wantLinks := panel["title"] == "Error rate (5xx share)" || panel["title"] == "p95 latency"
+		if wantLinks != (len(links) == 2) {
+			t.Errorf("panel %v links %v", panel["title"], links)
+		}
+		for _, l := range links {
+			u := l.(map[string]any)["url"].(string)
+			if !strings.HasPrefix(u, "/explore?") || !strings.Contains(u, "${__field.labels.service:percentencode}") || !strings.Contains(u, "${__from}") {
+				t.Errorf("link %s does not carry the series' service and time range", u)
+			}
+		}
 	}
 }

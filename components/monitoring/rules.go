@@ -162,7 +162,57 @@ func Rules(t Thresholds, namespace, runbookBase string) []RuleGroup {
 				"Job {{ $labels.job_name }} failed after its retries: no dump was uploaded tonight."),
 		},
 	}}
-	return []RuleGroup{service, slo, releases, backups}
+	return []RuleGroup{service, slo, releases, backups, telemetryRules(annotate)}
+}
+
+// Namespaces of the log and trace pipelines, whose own metrics the
+// telemetry alerts read.
+const (
+	LoggingNamespace = "logging"
+	TracingNamespace = "tracing"
+)
+
+// telemetryRules watch the pipelines that carry logs and traces: an agent
+// that reads logs but delivers none, or gives records up; a collector that
+// refuses spans (its memory limiter) or fails to export them.
+func telemetryRules(annotate func(anchor, summary, description string) map[string]string) RuleGroup {
+	logs := fmt.Sprintf(`namespace=%q`, LoggingNamespace)
+	traces := fmt.Sprintf(`namespace=%q`, TracingNamespace)
+	return RuleGroup{Name: "personalization.telemetry", Rules: []Rule{
+		{
+			Alert: "LogShippingStalled",
+			Expr: fmt.Sprintf(`sum by (namespace, pod) (rate(fluentbit_input_records_total{%s}[10m])) > 0 unless sum by (namespace, pod) (rate(fluentbit_output_proc_records_total{%s}[10m])) > 0`,
+				logs, logs),
+			For:    "15m",
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: annotate("alert-logshippingstalled", "{{ $labels.pod }} reads container logs but ships none",
+				"Fluent Bit pod {{ $labels.pod }} took in log records for 15 minutes and delivered none to CloudWatch Logs: that node's logs are piling up in its buffer."),
+		},
+		{
+			Alert:  "LogShippingFailing",
+			Expr:   fmt.Sprintf(`sum by (namespace, pod) (rate(fluentbit_output_retries_failed_total{%s}[10m]) + rate(fluentbit_output_dropped_records_total{%s}[10m])) > 0`, logs, logs),
+			For:    "10m",
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: annotate("alert-logshippingfailing", "{{ $labels.pod }} gives up on log records",
+				"Fluent Bit pod {{ $labels.pod }} exhausted its retries or dropped records: those log lines are lost."),
+		},
+		{
+			Alert:  "TraceSpansRefused",
+			Expr:   fmt.Sprintf(`sum by (namespace, pod) (rate(otelcol_receiver_refused_spans_total{%s}[5m])) > 0`, traces),
+			For:    "5m",
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: annotate("alert-tracespansrefused", "the trace collector {{ $labels.pod }} refuses spans",
+				"Collector {{ $labels.pod }} refuses {{ $value | humanize }} spans a second, usually its memory limiter at work: the SDKs retry, then drop."),
+		},
+		{
+			Alert:  "TraceSpansDropped",
+			Expr:   fmt.Sprintf(`sum by (namespace, pod) (rate({__name__=~"otelcol_exporter_(send|enqueue)_failed_spans_total",%s}[5m])) > 0`, traces),
+			For:    "5m",
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: annotate("alert-tracespansdropped", "the trace collector {{ $labels.pod }} fails to export spans",
+				"Collector {{ $labels.pod }} could not send or queue {{ $value | humanize }} spans a second to its exporter: those traces are incomplete."),
+		},
+	}}
 }
 
 // BackupCronJob is the nightly dump's CronJob, which the backup alerts watch.

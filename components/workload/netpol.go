@@ -89,6 +89,19 @@ func networkPolicySpec(args *Args) *networkingv1.NetworkPolicySpecArgs {
 	for _, e := range n.Egress {
 		egress = append(egress, CIDREgress(e.CIDRs, e.Port))
 	}
+	if t := args.Telemetry; t.Endpoint != "" {
+		var ports networkingv1.NetworkPolicyPortArray
+		for _, p := range t.CollectorPorts {
+			ports = append(ports, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(p)})
+		}
+		egress = append(egress, networkingv1.NetworkPolicyEgressRuleArgs{
+			To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
+				NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(t.CollectorNamespace)}},
+				PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(t.CollectorLabels)},
+			}},
+			Ports: ports,
+		})
+	}
 	for _, callee := range sortedKeys(n.Callees) {
 		egress = append(egress, networkingv1.NetworkPolicyEgressRuleArgs{
 			To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{

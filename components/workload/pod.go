@@ -3,6 +3,8 @@ package workload
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -142,6 +144,7 @@ func env(args *Args) corev1.EnvVarArray {
 	for _, k := range names {
 		vars = append(vars, corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(args.Env[k])})
 	}
+	vars = append(vars, telemetryEnv(args)...)
 	for _, s := range args.SecretEnv {
 		vars = append(vars, corev1.EnvVarArgs{
 			Name: pulumi.String(s.Name),
@@ -151,4 +154,43 @@ func env(args *Args) corev1.EnvVarArray {
 		})
 	}
 	return vars
+}
+
+// telemetryEnv are the OpenTelemetry SDK's own variables: where to send,
+// as whom, which version, and how much to sample. A request keeps its
+// caller's sampling decision (parentbased), so a trace is whole or absent.
+func telemetryEnv(args *Args) corev1.EnvVarArray {
+	t := args.Telemetry
+	if t.Endpoint == "" {
+		return nil
+	}
+	attributes := strings.Join([]string{
+		"deployment.environment.name=" + t.Environment,
+		"service.namespace=" + args.Namespace,
+		"service.version=" + ImageVersion(args.Image),
+	}, ",")
+	var vars corev1.EnvVarArray
+	for _, kv := range [][2]string{
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", t.Endpoint},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"},
+		{"OTEL_RESOURCE_ATTRIBUTES", attributes},
+		{"OTEL_SERVICE_NAME", args.Name},
+		{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"},
+		{"OTEL_TRACES_SAMPLER_ARG", strconv.FormatFloat(t.SamplingRatio, 'f', -1, 64)},
+	} {
+		vars = append(vars, corev1.EnvVarArgs{Name: pulumi.String(kv[0]), Value: pulumi.String(kv[1])})
+	}
+	return vars
+}
+
+// ImageVersion is the version an image reference names: its tag, or its
+// digest when pinned by one.
+func ImageVersion(image string) string {
+	if _, digest, ok := strings.Cut(image, "@"); ok {
+		return digest
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[i+1:]
+	}
+	return "unknown"
 }

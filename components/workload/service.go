@@ -53,10 +53,29 @@ type Args struct {
 	// Deployment, canary and blueGreen an Argo Rollout.
 	Strategy Strategy
 
+	// Telemetry points the service's OpenTelemetry SDK at the collector.
+	Telemetry Telemetry
+
 	// OIDC and AWSPolicy give the service account an IRSA role with the
 	// policy, when the service asks for AWS access (AWSPolicy set).
 	OIDC      *cluster.OIDC
 	AWSPolicy pulumi.StringInput
+}
+
+// Telemetry is where the pods send traces and how they describe
+// themselves: the standard OpenTelemetry SDK variables, so the application
+// only has to use an SDK.
+type Telemetry struct {
+	// Endpoint is the collector's OTLP/HTTP URL; empty leaves it unset.
+	Endpoint    string
+	Environment string
+	// SamplingRatio is the share of new traces recorded.
+	SamplingRatio float64
+	// CollectorNamespace, CollectorLabels and CollectorPorts admit the
+	// pods' egress to the collector.
+	CollectorNamespace string
+	CollectorLabels    map[string]string
+	CollectorPorts     []int
 }
 
 // Probe is an HTTP probe on the service's port.

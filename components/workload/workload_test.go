@@ -236,8 +236,8 @@ func TestNetworkPolicyAdmitsOnlyWhatTheServiceNeeds(t *testing.T) {
 			ports = append(ports, p.(map[string]any)["port"])
 		}
 	}
-	if !reflect.DeepEqual(ports, []any{float64(53), float64(53), float64(5432), float64(6379)}) {
-		t.Errorf("API egress ports %v, want DNS, PostgreSQL and Redis only", ports)
+	if !reflect.DeepEqual(ports, []any{float64(53), float64(53), float64(5432), float64(6379), float64(4317), float64(4318)}) {
+		t.Errorf("API egress ports %v, want DNS, PostgreSQL, Redis and the trace collector's OTLP only", ports)
 	}
 	from := get(t, api, "spec.ingress").([]any)[0].(map[string]any)["from"].([]any)
 	var sawPrometheus, sawUI, sawLB bool
@@ -286,5 +286,56 @@ func TestImageOverrideWithoutEditingFiles(t *testing.T) {
 	ui := podOwner(t, g, "personalization-ui")
 	if got := get(t, ui, "spec.template.spec.containers").([]any)[0].(map[string]any)["image"]; got == ref {
 		t.Error("the override reached another service")
+	}
+}
+
+// TestEveryWorkloadIsTraced: every container of the workload set gets the
+// OpenTelemetry SDK's variables from the platform, with the stack's
+// environment, the image's version and the profile's sampling ratio.
+func TestEveryWorkloadIsTraced(t *testing.T) {
+	ratio := map[string]string{"dev": "1", "staging": "0.5", "production": "0.25"}
+	for _, stack := range platformtest.Stacks() {
+		t.Run(stack, func(t *testing.T) {
+			g := platformtest.Render(t, stack, nil)
+			for _, svc := range []string{"personalization-api", "personalization-ui"} {
+				owner := podOwner(t, g, svc)
+				c := get(t, owner, "spec.template.spec.containers").([]any)[0].(map[string]any)
+				env := map[string]any{}
+				for _, e := range c["env"].([]any) {
+					env[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"]
+				}
+				version := workload.ImageVersion(c["image"].(string))
+				want := map[string]any{
+					"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.tracing.svc:4318",
+					"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+					"OTEL_SERVICE_NAME":           svc,
+					"OTEL_RESOURCE_ATTRIBUTES":    "deployment.environment.name=" + stack + ",service.namespace=personalization,service.version=" + version,
+					"OTEL_TRACES_SAMPLER":         "parentbased_traceidratio",
+					"OTEL_TRACES_SAMPLER_ARG":     ratio[stack],
+				}
+				for k, v := range want {
+					if env[k] != v {
+						t.Errorf("%s: %s = %v, want %v", svc, k, env[k], v)
+					}
+				}
+				if version == "unknown" || version == "" {
+					t.Errorf("%s: no version in image %v", svc, c["image"])
+				}
+			}
+		})
+	}
+}
+
+func TestImageVersion(t *testing.T) {
+	for image, want := range map[string]string{
+		"ghcr.io/acme/api:1.4.2":                    "1.4.2",
+		"registry:5000/acme/api:2.0.0":              "2.0.0",
+		"ghcr.io/acme/api@sha256:0123456789abcdef":  "sha256:0123456789abcdef",
+		"ghcr.io/acme/api:1.4.2@sha256:0123456789a": "sha256:0123456789a",
+		"registry:5000/acme/api":                    "unknown",
+	} {
+		if got := workload.ImageVersion(image); got != want {
+			t.Errorf("ImageVersion(%q) = %q, want %q", image, got, want)
+		}
 	}
 }
