@@ -12,7 +12,6 @@ import (
 
 	"github.com/personalization/platform/components/tracing"
 	"github.com/personalization/platform/internal/platformtest"
-	"github.com/personalization/platform/offline"
 )
 
 // validateCollectorConfig runs the Collector's own `validate` (built from
@@ -20,14 +19,7 @@ import (
 // configuration, with the pod IP the chart injects.
 func validateCollectorConfig(t *testing.T, config map[string]any) error {
 	t.Helper()
-	project, err := offline.FindProjectDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(project, ".tools", "bin", "otelcol")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("no collector validator at %s: run `make tools`", bin)
-	}
+	bin := tool(t, "otelcol")
 	raw, err := yaml.Marshal(config)
 	if err != nil {
 		t.Fatal(err)

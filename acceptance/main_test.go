@@ -53,3 +53,18 @@ func run(m *testing.M) int {
 	}
 	return m.Run()
 }
+
+// tool is the path of a binary `make tools` builds into .tools/bin; a
+// missing one fails the test, naming the command that builds it.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(project, ".tools", "bin", name)
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run `make tools`", bin)
+	}
+	return bin
+}

@@ -16,11 +16,7 @@ func actionlint(t *testing.T, files ...string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(project, ".tools", "bin", "actionlint")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s is missing: run `make tools`", bin)
-	}
-	cmd := exec.Command(bin, append([]string{"-no-color"}, files...)...)
+	cmd := exec.Command(tool(t, "actionlint"), append([]string{"-no-color"}, files...)...)
 	cmd.Dir = project
 	out, err := cmd.CombinedOutput()
 	return string(out), err
