@@ -17,6 +17,8 @@ import (
 	"github.com/personalization/platform/components/dr"
 	"github.com/personalization/platform/components/logging"
 	"github.com/personalization/platform/components/network"
+	"github.com/personalization/platform/components/queue"
+	"github.com/personalization/platform/components/registry"
 	"github.com/personalization/platform/stacks"
 )
 
@@ -72,6 +74,25 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	}
 
 	k8s, err := cluster.New(ctx, "cluster", clusterArgs(profile, net, logs.KeyARN), withAWS)
+	if err != nil {
+		return err
+	}
+
+	images, err := registry.New(ctx, "registry", &registry.Args{
+		Name: name, Services: sortedServices(profile.Workloads), Region: profile.Region, AccountID: caller.AccountId,
+		KeepReleases: profile.Registry.KeepReleases, UntaggedExpiryDays: profile.Registry.UntaggedExpiryDays,
+		PullerARNs: pulumi.StringArray{k8s.NodeRoleARN},
+		PusherARNs: pulumi.StringArray{pulumi.String("arn:aws:iam::" + caller.AccountId + ":role/" + stacks.DeployRoleName(profile.Environment))},
+		Protect:    profile.Protect,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+	work, err := queue.New(ctx, "queue", &queue.Args{
+		Name: name, MaxReceiveCount: profile.Queue.MaxReceiveCount,
+		VisibilityTimeoutSeconds: profile.Queue.VisibilityTimeoutSeconds, RetentionSeconds: profile.Queue.RetentionSeconds,
+		Protect: profile.Protect,
+	}, withAWS)
 	if err != nil {
 		return err
 	}
@@ -151,7 +172,8 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
-	layer := &platform{profile: profile, aws: awsProvider, account: caller.AccountId, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps, logs: logs}
+	layer := &platform{profile: profile, aws: awsProvider, account: caller.AccountId, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps, logs: logs,
+		registry: images, queue: work}
 	services, err := kubernetesLayer(ctx, layer)
 	if err != nil {
 		return err
@@ -203,6 +225,9 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	ctx.Export("redisReaderEndpoint", redis.ReaderEndpoint)
 	ctx.Export("redisPort", redis.Port)
 	ctx.Export("redisKmsKeyArn", redis.KMSKeyARN)
+	ctx.Export("imageRepositories", pulumi.ToStringMap(images.URLs))
+	ctx.Export("queueUrl", work.URL)
+	ctx.Export("deadLetterQueueName", work.DLQName)
 	ctx.Export("backupBucketName", dumps.BucketName)
 	ctx.Export("backupBucketArn", dumps.BucketARN)
 	ctx.Export("backupKmsKeyArn", dumps.KMSKeyARN)

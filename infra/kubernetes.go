@@ -17,6 +17,8 @@ import (
 	"github.com/personalization/platform/components/logging"
 	"github.com/personalization/platform/components/monitoring"
 	"github.com/personalization/platform/components/network"
+	"github.com/personalization/platform/components/queue"
+	"github.com/personalization/platform/components/registry"
 	"github.com/personalization/platform/components/tracing"
 	"github.com/personalization/platform/components/workload"
 	"github.com/personalization/platform/stacks"
@@ -42,6 +44,9 @@ type platform struct {
 	redis   *cache.Cache
 	dumps   *backup.BackupBucket
 	logs    *logging.Logging
+	// registry holds the services' images, queue their asynchronous work.
+	registry *registry.Registry
+	queue    *queue.Queue
 
 	// set by kubernetesLayer
 	monitoring *monitoring.Monitoring
@@ -165,6 +170,9 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 			CacheMemoryPercent:      mon.Alarms.CacheMemoryPercent,
 			CacheEvictions:          mon.Alarms.CacheEvictions,
 			CacheReplicationLagSecs: mon.Alarms.CacheReplicationLagSeconds,
+			QueueName:               p.queue.Name,
+			DeadLetterQueueName:     p.queue.DLQName,
+			QueueOldestSeconds:      p.profile.Queue.OldestMessageAlarmSeconds,
 		},
 		Telemetry: monitoring.Telemetry{
 			Region: p.profile.Region, LogGroups: []string{appGroup, platformGroup}, GrafanaRoleARN: shipping.ReaderRoleARN,
@@ -210,7 +218,7 @@ func serviceArgs(p *platform, name string) *workload.Args {
 	args := &workload.Args{
 		Namespace:           p.profile.Namespace.Name,
 		Name:                name,
-		Image:               s.Image,
+		Image:               stacks.ImageIn(p.registry.URLs[name], s.Image),
 		Port:                s.Port,
 		MinReplicas:         s.MinReplicas,
 		MaxReplicas:         s.MaxReplicas,
@@ -259,6 +267,13 @@ func serviceArgs(p *platform, name string) *workload.Args {
 	if s.Cache {
 		args.SecretEnv = append(args.SecretEnv, workload.SecretEnv{Name: appnamespace.RedisURLKey, Secret: appnamespace.RedisURLSecret, Key: appnamespace.RedisURLKey})
 		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: p.net.PrivateCIDRs, Port: cache.Port})
+	}
+	if s.Queue {
+		// The queue's URL is plain config; its use is the IRSA role's,
+		// and the SQS and STS endpoints answer on HTTPS.
+		args.ComputedEnv = map[string]pulumi.StringInput{"QUEUE_URL": p.queue.URL}
+		args.AWSPolicy = p.queue.ConsumerPolicy
+		args.Network.Egress = append(args.Network.Egress, workload.Egress{CIDRs: []string{"0.0.0.0/0"}, Port: 443})
 	}
 	args.Telemetry = workload.Telemetry{
 		Endpoint: p.tracing.OTLPEndpoint, Environment: string(p.profile.Environment), SamplingRatio: p.profile.Tracing.SamplingRatio,

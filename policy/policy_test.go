@@ -254,6 +254,41 @@ func TestEveryRuleCanFail(t *testing.T) {
 			r.Inputs["assumeRolePolicy"] = strings.Replace(r.Inputs["assumeRolePolicy"].(string),
 				"system:serviceaccount:personalization:database-backup", "system:serviceaccount:personalization:*", 1)
 		},
+		"ECR-01": func(t *testing.T, g *graph.Graph) {
+			find(t, g, "aws:ecr/repository:Repository", "registry-personalization-api").Inputs["imageTagMutability"] = "MUTABLE"
+		},
+		"ECR-02": func(t *testing.T, g *graph.Graph) {
+			m(find(t, g, "aws:ecr/repository:Repository", "registry-personalization-api").Inputs, "imageScanningConfiguration")["scanOnPush"] = false
+		},
+		"ECR-03": func(t *testing.T, g *graph.Graph) {
+			find(t, g, "aws:ecr/repository:Repository", "registry-personalization-api").Inputs["encryptionConfigurations"] = []any{map[string]any{"encryptionType": "AES256"}}
+		},
+		"ECR-04": func(t *testing.T, g *graph.Graph) {
+			find(t, g, "aws:ecr/repositoryPolicy:RepositoryPolicy", "registry-personalization-api").Inputs["policy"] =
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["ecr:BatchGetImage"]}]}`
+		},
+		"SQS-01": func(t *testing.T, g *graph.Graph) {
+			delete(find(t, g, "aws:sqs/queue:Queue", "queue").Inputs, "kmsMasterKeyId")
+		},
+		"SQS-02": func(t *testing.T, g *graph.Graph) {
+			q := find(t, g, "aws:sqs/queue:Queue", "queue")
+			delete(q.Inputs, "redrivePolicy")
+			delete(q.PropertyDependencies, "redrivePolicy")
+		},
+		"SQS-03": func(t *testing.T, g *graph.Graph) {
+			find(t, g, "aws:sqs/queuePolicy:QueuePolicy", "queue").Inputs["policy"] =
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sqs:*","Resource":"*"}]}`
+		},
+		"IAM-03": func(t *testing.T, g *graph.Graph) {
+			// A pipeline role trusting every repository of the owner.
+			g.Resources = append(g.Resources, &graph.Resource{
+				URN: "urn:pulumi:production::personalization-platform::aws:iam/role:Role::ci", Type: "aws:iam/role:Role", Name: "ci",
+				Inputs: map[string]any{"assumeRolePolicy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+					`"Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},` +
+					`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"},` +
+					`"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`},
+			})
+		},
 		"BAK-01": func(t *testing.T, g *graph.Graph) {
 			delete(find(t, g, "aws:backup/vault:Vault", "dr-vault").Inputs, "kmsKeyArn")
 		},

@@ -9,7 +9,7 @@ import (
 )
 
 // protected are the types PUL-01 holds to `protect` in production.
-var protected = []string{rdsInstance, redisGroup, bucketV2, bucketLegacy, kmsKey, eksCluster}
+var protected = []string{rdsInstance, redisGroup, bucketV2, bucketLegacy, kmsKey, eksCluster, ecrRepository}
 
 // secretName matches input and variable names that hold secret values
 // (not the names of Secrets: configSecret, existingSecret).
@@ -83,5 +83,6 @@ func Rules() []Rule {
 	all = append(all, networkRules()...)
 	all = append(all, kubernetesRules()...)
 	all = append(all, pulumiRules()...)
+	all = append(all, deliveryRules()...)
 	return all
 }

@@ -107,19 +107,44 @@ var (
 	imageTagPattern    = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?/)*[a-z0-9]+([._-][a-z0-9]+)*:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$`)
 )
 
-// ValidateImage accepts "repository:tag" with a tag other than latest, or
-// "repository@sha256:<digest>": a deployment must name exactly what it runs.
+// ValidateImage accepts "repository:tag" with a tag other than latest,
+// "repository@sha256:<digest>", or a bare tag or digest, which names an
+// image in the service's own ECR repository: a deployment must name
+// exactly what it runs.
 func ValidateImage(k, ref string) *FieldError {
-	allowed := `"repository:tag" with a tag other than latest, or "repository@sha256:<64 hex digits>"`
+	allowed := `"repository:tag" with a tag other than latest, "repository@sha256:<64 hex digits>", or a bare tag ("1.4.2") or digest ("sha256:<64 hex digits>") of the service's ECR repository`
 	switch {
-	case imageDigestPattern.MatchString(ref):
+	case imageDigestPattern.MatchString(ref), bareDigestPattern.MatchString(ref):
 		return nil
-	case !imageTagPattern.MatchString(ref):
-		return &FieldError{Key: k, Value: ref, Problem: "is not an image reference with a tag or digest", Allowed: allowed}
-	case strings.HasSuffix(ref, ":latest"):
+	case ref == "latest" || strings.HasSuffix(ref, ":latest"):
 		return &FieldError{Key: k, Value: ref, Problem: "uses the latest tag, which names no particular build", Allowed: allowed}
+	case bareTagPattern.MatchString(ref), imageTagPattern.MatchString(ref):
+		return nil
 	}
-	return nil
+	return &FieldError{Key: k, Value: ref, Problem: "is not an image reference with a tag or digest", Allowed: allowed}
+}
+
+var (
+	bareTagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	bareDigestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
+
+// InRegistry says whether an image reference is a bare tag or digest, to
+// be resolved to the service's ECR repository.
+func InRegistry(ref string) bool {
+	return bareTagPattern.MatchString(ref) || bareDigestPattern.MatchString(ref)
+}
+
+// ImageIn is a bare tag or digest in a repository ("repo:tag",
+// "repo@sha256:…"); a full reference is returned as it is.
+func ImageIn(repositoryURL, ref string) string {
+	switch {
+	case bareDigestPattern.MatchString(ref):
+		return repositoryURL + "@" + ref
+	case bareTagPattern.MatchString(ref):
+		return repositoryURL + ":" + ref
+	}
+	return ref
 }
 
 // serviceNameProblem says what is wrong with a service name, or "".

@@ -53,6 +53,8 @@ func sections() []section {
 		{"monitoring", func(p *Profile) any { return &p.Monitoring }, nil},
 		{"logging", func(p *Profile) any { return &p.Logging }, nil},
 		{"tracing", func(p *Profile) any { return &p.Tracing }, nil},
+		{"registry", func(p *Profile) any { return &p.Registry }, nil},
+		{"queue", func(p *Profile) any { return &p.Queue }, nil},
 		{"policy", func(p *Profile) any { return &p.Policy }, nil},
 		{"disasterRecovery", func(p *Profile) any { return &p.DisasterRecovery }, nil},
 		{"workloads", nil, decodeWorkloads},

@@ -51,6 +51,9 @@ type Profile struct {
 	// Logging and Tracing are the logs and traces beside the metrics.
 	Logging Logging `json:"logging"`
 	Tracing Tracing `json:"tracing"`
+	// Registry and Queue: the services' images and asynchronous work.
+	Registry Registry `json:"registry"`
+	Queue    Queue    `json:"queue"`
 	// Policy holds the stack's waivers of policy rules.
 	Policy Policy `json:"policy"`
 	// DisasterRecovery is AWS Backup for the database.
@@ -282,3 +285,7 @@ type DisasterRecovery struct {
 	// Backup cron expression (UTC). Empty turns restore testing off.
 	RestoreTestSchedule string `json:"restoreTestSchedule"`
 }
+
+// DeployRoleName is the IAM role the stack's deploy workflow assumes, made
+// by the bootstrap project: it pushes the stack's images.
+func DeployRoleName(env Environment) string { return Project + "-deploy-" + string(env) }

@@ -63,6 +63,9 @@ func Validate(p *Profile) error {
 	for _, err := range validateTracing(&p.Tracing) {
 		add(err)
 	}
+	for _, err := range validateDelivery(&p.Registry, &p.Queue) {
+		add(err)
+	}
 	for i, w := range p.Policy.Waivers {
 		at := func(f string) string { return key("policy", fmt.Sprintf("waivers[%d]", i), f) }
 		switch {

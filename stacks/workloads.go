@@ -52,8 +52,9 @@ type Ingress struct {
 
 // Service is one service of the workload set.
 type Service struct {
-	// Image is "repository:tag" or "repository@sha256:digest"; the
-	// `images` key overrides it without touching this object.
+	// Image is "repository:tag", "repository@sha256:digest", or a bare tag
+	// or digest of the service's ECR repository; the `images` key
+	// overrides it without touching this object.
 	Image string `json:"image"`
 	// Port is the container port the service listens on.
 	Port int `json:"port"`
@@ -74,6 +75,9 @@ type Service struct {
 	// network policy egress to them.
 	Database bool `json:"database"`
 	Cache    bool `json:"cache"`
+	// Queue gives the pods QUEUE_URL and an IRSA role that may send,
+	// receive and delete messages on the stack's queue.
+	Queue bool `json:"queue"`
 	// Calls lists services of the set this one calls in-cluster.
 	Calls []string `json:"calls"`
 	// Metrics says the service serves Prometheus metrics on /metrics.
@@ -115,14 +119,16 @@ func defaultService() Service {
 // defaultWorkloads is the tier's workload set.
 func defaultWorkloads(env Environment) map[string]Service {
 	api := defaultService()
-	api.Image = "ghcr.io/personalization/personalization-api:1.0.0"
+	// Bare tags: the images live in the stack's own ECR repositories.
+	api.Image = "1.0.0"
 	api.Public = true
 	api.Ingress = Ingress{Path: "/api"}
 	api.Database = true
 	api.Cache = true
+	api.Queue = true
 
 	ui := defaultService()
-	ui.Image = "ghcr.io/personalization/personalization-ui:1.0.0"
+	ui.Image = "1.0.0"
 	ui.Public = true
 	ui.Ingress = Ingress{Path: "/"}
 	ui.Calls = []string{APIService}

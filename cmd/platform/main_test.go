@@ -133,7 +133,7 @@ func TestCheck(t *testing.T) {
 		Rules    int
 		Findings []any
 	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK || rep.Rules != 68 {
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK || rep.Rules != 76 {
 		t.Errorf("json report: exit %d, %+v, %v", code, rep, err)
 	}
 }

@@ -83,6 +83,8 @@ type Cluster struct {
 	OIDCProviderARN     pulumi.StringOutput `pulumi:"oidcProviderArn"`
 	OIDCIssuerURL       pulumi.StringOutput `pulumi:"oidcIssuerUrl"`
 	SecretsKeyARN       pulumi.StringOutput `pulumi:"secretsKeyArn"`
+	// NodeRoleARN is the nodes' role: the registry lets it pull.
+	NodeRoleARN pulumi.StringOutput `pulumi:"nodeRoleArn"`
 	// Kubeconfig authenticates with `aws eks get-token`; a secret output.
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 
@@ -113,6 +115,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"oidcProviderArn":     c.OIDCProviderARN,
 		"oidcIssuerUrl":       c.OIDCIssuerURL,
 		"secretsKeyArn":       c.SecretsKeyARN,
+		"nodeRoleArn":         c.NodeRoleARN,
 		"kubeconfig":          c.Kubeconfig,
 	}); err != nil {
 		return nil, fmt.Errorf("cluster: register outputs: %w", err)
@@ -225,10 +228,11 @@ func (b *builder) build(c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	nodeGroups, err := b.nodeGroups(cluster, network)
+	nodeGroups, nodeRole, err := b.nodeGroups(cluster, network)
 	if err != nil {
 		return err
 	}
+	c.NodeRoleARN = nodeRole
 	c.Kubeconfig = kubeconfig(cluster, b.args.Region)
 	provider, err := kubernetes.NewProvider(b.ctx, b.child("k8s"), &kubernetes.ProviderArgs{
 		Kubeconfig:            c.Kubeconfig,

@@ -10,7 +10,7 @@ import (
 
 // nodeGroups makes the node role, one launch template per group, and the
 // managed node groups over every private subnet.
-func (b *builder) nodeGroups(cluster *eks.Cluster, after []pulumi.Resource) ([]pulumi.Resource, error) {
+func (b *builder) nodeGroups(cluster *eks.Cluster, after []pulumi.Resource) ([]pulumi.Resource, pulumi.StringOutput, error) {
 	// The CNI's permissions are on its own IRSA role, not the node role:
 	// pods cannot borrow them (EKS best practices, "IAM").
 	role, err := b.serviceRole("nodes", "ec2.amazonaws.com", "Lets the cluster's nodes join it and pull images", []string{
@@ -18,7 +18,7 @@ func (b *builder) nodeGroups(cluster *eks.Cluster, after []pulumi.Resource) ([]p
 		"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 	})
 	if err != nil {
-		return nil, err
+		return nil, pulumi.StringOutput{}, err
 	}
 	var groups []pulumi.Resource
 	for _, ng := range b.args.NodeGroups {
@@ -46,7 +46,7 @@ func (b *builder) nodeGroups(cluster *eks.Cluster, after []pulumi.Resource) ([]p
 			UpdateDefaultVersion: pulumi.Bool(true),
 		}, b.parent)
 		if err != nil {
-			return nil, fmt.Errorf("launch template %s: %w", ng.Name, err)
+			return nil, pulumi.StringOutput{}, fmt.Errorf("launch template %s: %w", ng.Name, err)
 		}
 		capacity := "ON_DEMAND"
 		if ng.Spot {
@@ -83,11 +83,11 @@ func (b *builder) nodeGroups(cluster *eks.Cluster, after []pulumi.Resource) ([]p
 			pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
 			pulumi.DependsOn(after))
 		if err != nil {
-			return nil, fmt.Errorf("node group %s: %w", ng.Name, err)
+			return nil, pulumi.StringOutput{}, fmt.Errorf("node group %s: %w", ng.Name, err)
 		}
 		groups = append(groups, group)
 	}
-	return groups, nil
+	return groups, role.Arn, nil
 }
 
 func withGroupLabel(ng NodeGroup) map[string]string {

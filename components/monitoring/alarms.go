@@ -30,6 +30,10 @@ type Alarms struct {
 	CacheMemoryPercent      float64
 	CacheEvictions          int
 	CacheReplicationLagSecs float64
+	// QueueName and DeadLetterQueueName, when set, alarm on the oldest
+	// message's age and on any dead letter.
+	QueueName, DeadLetterQueueName pulumi.StringInput
+	QueueOldestSeconds             int
 }
 
 type alarm struct {
@@ -97,6 +101,14 @@ func (b *builder) alarms(a Alarms) (pulumi.StringOutput, error) {
 			list = append(list, alarm{"cache-replication-lag" + suffix, "AWS/ElastiCache", "ReplicationLag", "Maximum", "GreaterThanThreshold",
 				"Redis replication lag above %g s", a.CacheReplicationLagSecs, node})
 		}
+	}
+	if a.QueueName != nil {
+		list = append(list,
+			alarm{"queue-oldest-message", "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanThreshold",
+				"The oldest message of the queue waits longer than %g s", float64(a.QueueOldestSeconds), pulumi.StringMap{"QueueName": a.QueueName}},
+			alarm{"queue-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanThreshold",
+				"More than %g messages in the dead-letter queue", 0, pulumi.StringMap{"QueueName": a.DeadLetterQueueName}},
+		)
 	}
 	for _, al := range list {
 		if _, err := cloudwatch.NewMetricAlarm(b.ctx, b.child(al.name), &cloudwatch.MetricAlarmArgs{

@@ -144,6 +144,14 @@ func env(args *Args) corev1.EnvVarArray {
 	for _, k := range names {
 		vars = append(vars, corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(args.Env[k])})
 	}
+	computed := make([]string, 0, len(args.ComputedEnv))
+	for k := range args.ComputedEnv {
+		computed = append(computed, k)
+	}
+	sort.Strings(computed)
+	for _, k := range computed {
+		vars = append(vars, corev1.EnvVarArgs{Name: pulumi.String(k), Value: args.ComputedEnv[k]})
+	}
 	vars = append(vars, telemetryEnv(args)...)
 	for _, s := range args.SecretEnv {
 		vars = append(vars, corev1.EnvVarArgs{

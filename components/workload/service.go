@@ -37,6 +37,9 @@ type Args struct {
 	LimitCPU, LimitMemory                 string
 	Liveness, Readiness                   Probe
 	Env                                   map[string]string
+	// ComputedEnv are plain (not secret) variables whose values are known
+	// only once other resources exist, such as a queue's URL.
+	ComputedEnv map[string]pulumi.StringInput
 	// SecretEnv are environment variables read from Kubernetes Secrets
 	// that the External Secrets Operator keeps in sync.
 	SecretEnv []SecretEnv

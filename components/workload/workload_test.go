@@ -236,8 +236,8 @@ func TestNetworkPolicyAdmitsOnlyWhatTheServiceNeeds(t *testing.T) {
 			ports = append(ports, p.(map[string]any)["port"])
 		}
 	}
-	if !reflect.DeepEqual(ports, []any{float64(53), float64(53), float64(5432), float64(6379), float64(4317), float64(4318)}) {
-		t.Errorf("API egress ports %v, want DNS, PostgreSQL, Redis and the trace collector's OTLP only", ports)
+	if !reflect.DeepEqual(ports, []any{float64(53), float64(53), float64(5432), float64(6379), float64(443), float64(4317), float64(4318)}) {
+		t.Errorf("API egress ports %v, want DNS, PostgreSQL, Redis, HTTPS (SQS, STS) and the trace collector's OTLP only", ports)
 	}
 	from := get(t, api, "spec.ingress").([]any)[0].(map[string]any)["from"].([]any)
 	var sawPrometheus, sawUI, sawLB bool
