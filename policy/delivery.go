@@ -78,7 +78,7 @@ func deliveryRules() []Rule {
 				return allowsEveryone(str(r, "policy"), true)
 			}},
 		{ID: "IAM-03", Title: "GitHub OIDC trust pinned to one repository and to STS", Severity: High, Types: []string{iamRole}, Anchors: "CK_AWS_358",
-			Rationale: "A trust on a wildcard repository lets any GitHub workflow that matches assume the role.",
+			Rationale:   "A trust on a wildcard repository lets any GitHub workflow that matches assume the role.",
 			Remediation: "Pin token.actions.githubusercontent.com:sub to repo:<owner>/<name>:… and :aud to sts.amazonaws.com.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				doc, err := parseDocument(str(r, "assumeRolePolicy"))
