@@ -58,6 +58,22 @@ func TestRenderFormats(t *testing.T) {
 	}
 }
 
+// TestRenderBootstrap: --dir picks the bootstrap project and its program.
+func TestRenderBootstrap(t *testing.T) {
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("render", "--dir", filepath.Join(project, "bootstrap"), "--stack", "example")
+	if code != exitOK || !strings.Contains(stdout, "personalization:bootstrap:Foundation") || !strings.Contains(stdout, "project personalization-bootstrap") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI("render", "--dir", t.TempDir(), "--stack", "example")
+	if code != exitError || !strings.Contains(stderr, "Pulumi.yaml") {
+		t.Errorf("a folder without a project: exit %d, %s", code, stderr)
+	}
+}
+
 // projectWith is a copy of the project's Pulumi.yaml in a temporary folder,
 // beside the given stack files.
 func projectWith(t *testing.T, stackFiles map[string]string) string {

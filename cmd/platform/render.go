@@ -7,9 +7,12 @@ import (
 	"io"
 	"slices"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/personalization/platform/infra"
 	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/render"
+	"github.com/personalization/platform/stacks"
 )
 
 type renderFlags struct {
@@ -62,7 +65,12 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	g, err := offline.Run(infra.Program, offline.Options{Dir: *dir, Stack: *stack})
+	program, err := programOf(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "platform render:", err)
+		return exitError
+	}
+	g, err := offline.Run(program, offline.Options{Dir: *dir, Stack: *stack})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError
@@ -72,4 +80,31 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// programs are the repository's Pulumi projects' programs, by project name.
+var programs = map[string]pulumi.RunFunc{
+	stacks.Project:          infra.Program,
+	stacks.BootstrapProject: infra.Bootstrap,
+}
+
+// programOf is the program of the project in dir (found above the working
+// directory when dir is empty).
+func programOf(dir string) (pulumi.RunFunc, error) {
+	if dir == "" {
+		found, err := offline.FindProjectDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
+	project, err := offline.LoadProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	program, ok := programs[project.Name]
+	if !ok {
+		return nil, fmt.Errorf("%s holds project %q, which has no program here; projects: %s, %s", dir, project.Name, stacks.Project, stacks.BootstrapProject)
+	}
+	return program, nil
 }
