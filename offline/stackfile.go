@@ -36,6 +36,19 @@ type StackConfig struct {
 	Secrets []string
 }
 
+// LoadProjectIn reads dir/Pulumi.yaml, or, with dir empty, the Pulumi.yaml
+// found above the working directory.
+func LoadProjectIn(dir string) (*Project, error) {
+	if dir == "" {
+		found, err := FindProjectDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
+	return LoadProject(dir)
+}
+
 // LoadProject reads dir/Pulumi.yaml.
 func LoadProject(dir string) (*Project, error) {
 	path := filepath.Join(dir, "Pulumi.yaml")

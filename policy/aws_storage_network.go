@@ -292,16 +292,11 @@ func networkRules() []Rule {
 		{ID: "IAM-02", Title: "IRSA trust pinned to one service account and to STS", Severity: High, Types: []string{iamRole}, Anchors: "EKS best practices",
 			Rationale: "A trust without sub lets every service account of the cluster take the role.", Remediation: "Make IRSA roles with cluster.OIDC.NewRole.",
 			Check: func(_ *Context, r *graph.Resource) string {
-				doc, err := parseDocument(str(r, "assumeRolePolicy"))
-				if err != nil {
-					return "trust policy does not parse: " + err.Error()
+				statements, problem := federatedTrust(r, func(provider string) bool { return strings.Contains(provider, ":oidc-provider/oidc.eks.") })
+				if problem != "" {
+					return problem
 				}
-				for _, st := range doc.Statement {
-					p, _ := st.Principal.(map[string]any)
-					fed, _ := p["Federated"].(string)
-					if !strings.Contains(fed, ":oidc-provider/oidc.eks.") {
-						continue
-					}
+				for _, st := range statements {
 					var sub, aud string
 					for k, v := range st.Condition["StringEquals"] {
 						switch {

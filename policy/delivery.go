@@ -81,14 +81,12 @@ func deliveryRules() []Rule {
 			Rationale:   "A trust on a wildcard repository lets any GitHub workflow that matches assume the role.",
 			Remediation: "Pin token.actions.githubusercontent.com:sub to repo:<owner>/<name>:… and :aud to sts.amazonaws.com.",
 			Check: func(_ *Context, r *graph.Resource) string {
-				doc, err := parseDocument(str(r, "assumeRolePolicy"))
-				if err != nil {
-					return "trust policy does not parse: " + err.Error()
+				statements, problem := federatedTrust(r, func(provider string) bool { return strings.HasSuffix(provider, "oidc-provider/"+githubIssuer) })
+				if problem != "" {
+					return problem
 				}
-				for _, st := range doc.Statement {
-					p, _ := st.Principal.(map[string]any)
-					fed, _ := p["Federated"].(string)
-					if st.Effect != "Allow" || !strings.HasSuffix(fed, "oidc-provider/"+githubIssuer) {
+				for _, st := range statements {
+					if st.Effect != "Allow" {
 						continue
 					}
 					if msg := githubTrustProblem(st.Condition); msg != "" {
@@ -98,6 +96,24 @@ func deliveryRules() []Rule {
 				return ""
 			}},
 	}
+}
+
+// federatedTrust is the statements of a role's trust policy whose
+// federated principal is an identity provider match accepts, or what keeps
+// the policy from being read.
+func federatedTrust(r *graph.Resource, match func(provider string) bool) ([]statement, string) {
+	doc, err := parseDocument(str(r, "assumeRolePolicy"))
+	if err != nil {
+		return nil, "trust policy does not parse: " + err.Error()
+	}
+	var out []statement
+	for _, st := range doc.Statement {
+		p, _ := st.Principal.(map[string]any)
+		if fed, _ := p["Federated"].(string); match(fed) {
+			out = append(out, st)
+		}
+	}
+	return out, ""
 }
 
 // githubTrustProblem says what is wrong with a GitHub OIDC statement's

@@ -112,18 +112,11 @@ func (f *deployFlags) usageProblem(name string) string {
 }
 
 func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Writer) (int, error) {
-	dir := f.dir
-	if dir == "" {
-		found, err := offline.FindProjectDir()
-		if err != nil {
-			return exitError, err
-		}
-		dir = found
-	}
-	project, err := offline.LoadProject(dir)
+	project, err := offline.LoadProjectIn(f.dir)
 	if err != nil {
 		return exitError, err
 	}
+	dir := project.Dir
 	if _, err := deploy.CheckCLI(f.root); err != nil {
 		return exitError, err
 	}

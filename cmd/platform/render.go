@@ -91,20 +91,13 @@ var programs = map[string]pulumi.RunFunc{
 // programOf is the program of the project in dir (found above the working
 // directory when dir is empty).
 func programOf(dir string) (pulumi.RunFunc, error) {
-	if dir == "" {
-		found, err := offline.FindProjectDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = found
-	}
-	project, err := offline.LoadProject(dir)
+	project, err := offline.LoadProjectIn(dir)
 	if err != nil {
 		return nil, err
 	}
 	program, ok := programs[project.Name]
 	if !ok {
-		return nil, fmt.Errorf("%s holds project %q, which has no program here; projects: %s, %s", dir, project.Name, stacks.Project, stacks.BootstrapProject)
+		return nil, fmt.Errorf("%s holds project %q, which has no program here; projects: %s, %s", project.Dir, project.Name, stacks.Project, stacks.BootstrapProject)
 	}
 	return program, nil
 }

@@ -14,13 +14,7 @@ import (
 
 func children(t *testing.T, g *graph.Graph, typ string) []*graph.Resource {
 	t.Helper()
-	var out []*graph.Resource
-	for _, r := range g.Children(platformtest.One(t, g, logging.ShippingTypeToken).URN) {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
+	return platformtest.Children(t, g, logging.ShippingTypeToken, typ)
 }
 
 // statements decodes a policy document's statements.

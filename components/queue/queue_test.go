@@ -15,10 +15,8 @@ import (
 func byName(t *testing.T, g *graph.Graph, typ string) map[string]*graph.Resource {
 	t.Helper()
 	out := map[string]*graph.Resource{}
-	for _, r := range g.Children(platformtest.One(t, g, queue.TypeToken).URN) {
-		if r.Type == typ {
-			out[r.Name] = r
-		}
+	for _, r := range platformtest.Children(t, g, queue.TypeToken, typ) {
+		out[r.Name] = r
 	}
 	return out
 }

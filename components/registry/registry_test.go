@@ -13,13 +13,7 @@ import (
 
 func children(t *testing.T, g *graph.Graph, typ string) []*graph.Resource {
 	t.Helper()
-	var out []*graph.Resource
-	for _, r := range g.Children(platformtest.One(t, g, registry.TypeToken).URN) {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
+	return platformtest.Children(t, g, registry.TypeToken, typ)
 }
 
 // TestRepositoryPerService: one immutable, scanned, KMS-encrypted

@@ -13,14 +13,12 @@ import (
 func byName(t *testing.T, g *graph.Graph, typ string) map[string]*graph.Resource {
 	t.Helper()
 	out := map[string]*graph.Resource{}
-	for _, r := range g.Children(platformtest.One(t, g, tracing.TypeToken).URN) {
-		if r.Type == typ {
-			name, _ := r.Lookup("metadata.name")
-			if name == nil {
-				name, _ = r.Lookup("name")
-			}
-			out[name.(string)] = r
+	for _, r := range platformtest.Children(t, g, tracing.TypeToken, typ) {
+		name, _ := r.Lookup("metadata.name")
+		if name == nil {
+			name, _ = r.Lookup("name")
 		}
+		out[name.(string)] = r
 	}
 	return out
 }

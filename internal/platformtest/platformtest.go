@@ -48,17 +48,24 @@ func One(t testing.TB, g *graph.Graph, typ string) *graph.Resource {
 	return rs[0]
 }
 
-// Child returns the only resource of type typ among the children of the only
-// component of type component, failing the test otherwise.
-func Child(t testing.TB, g *graph.Graph, component, typ string) *graph.Resource {
+// Children returns the resources of type typ among the children of the
+// only component of type component.
+func Children(t testing.TB, g *graph.Graph, component, typ string) []*graph.Resource {
 	t.Helper()
-	parent := One(t, g, component)
 	var found []*graph.Resource
-	for _, r := range g.Children(parent.URN) {
+	for _, r := range g.Children(One(t, g, component).URN) {
 		if r.Type == typ {
 			found = append(found, r)
 		}
 	}
+	return found
+}
+
+// Child returns the only resource of type typ among the children of the only
+// component of type component, failing the test otherwise.
+func Child(t testing.TB, g *graph.Graph, component, typ string) *graph.Resource {
+	t.Helper()
+	found := Children(t, g, component, typ)
 	if len(found) != 1 {
 		t.Fatalf("%s: %d children of type %s under %s, want 1", g.Stack, len(found), typ, component)
 	}
