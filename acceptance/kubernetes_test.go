@@ -46,16 +46,29 @@ func installCRDs(dir string) error {
 }
 
 // TestEveryKubernetesObjectIsAccepted applies every Kubernetes object of
-// each stack's render to the real kube-apiserver with server-side apply.
-// Helm releases are out of scope: no chart can be fetched here.
+// each stack's render to the real kube-apiserver with server-side apply —
+// from the very files `platform render --format manifests` writes for
+// Kubernetes scanners. Helm releases are out of scope: no chart can be
+// fetched here.
 func TestEveryKubernetesObjectIsAccepted(t *testing.T) {
 	ctx := context.Background()
 	for _, stack := range platformtest.Stacks() {
 		t.Run(stack, func(t *testing.T) {
 			g := platformtest.Render(t, stack, nil)
-			objs, err := manifests.FromGraph(g)
+			rendered, err := manifests.FromGraph(g)
 			if err != nil {
 				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "manifests")
+			if err := manifests.Write(dir, rendered); err != nil {
+				t.Fatal(err)
+			}
+			objs, err := manifests.Read(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) != len(rendered) {
+				t.Fatalf("%d objects rendered, %d files read back", len(rendered), len(objs))
 			}
 			kinds := map[string]int{}
 			for _, o := range objs {

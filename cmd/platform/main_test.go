@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,35 @@ func TestRenderBootstrap(t *testing.T) {
 	code, _, stderr = runCLI("render", "--dir", t.TempDir(), "--stack", "example")
 	if code != exitError || !strings.Contains(stderr, "Pulumi.yaml") {
 		t.Errorf("a folder without a project: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRenderManifests: the manifests format writes one file per object
+// into a new folder, refuses a path that is a file, and writes nothing
+// when the stack does not render.
+func TestRenderManifests(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "manifests")
+	code, stdout, stderr := runCLI("render", "--stack", "staging", "--format", "manifests", out)
+	files, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
+	if code != exitOK || len(files) < 40 || !strings.Contains(stdout, fmt.Sprintf("%d Kubernetes objects", len(files))) {
+		t.Errorf("exit %d, %d files\n%s%s", code, len(files), stdout, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI("render", "--stack", "dev", "--format", "manifests", file); code != exitError || !strings.Contains(stderr, "is not a directory") {
+		t.Errorf("a file as output: exit %d, %s", code, stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "never")
+	if code, _, _ := runCLI("render", "--stack", "nosuchstack", "--format", "manifests", missing); code == exitOK {
+		t.Error("an unknown stack rendered")
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("a failed render left an output folder")
+	}
+	if code, _, _ := runCLI("render", "--stack", "dev", "--format", "manifests"); code != exitUsage {
+		t.Errorf("manifests without a folder: exit %d, want usage", code)
 	}
 }
 

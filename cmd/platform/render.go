@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/personalization/platform/infra"
+	"github.com/personalization/platform/manifests"
 	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/render"
 	"github.com/personalization/platform/stacks"
@@ -31,13 +32,23 @@ func newRenderFlags(stderr io.Writer) *renderFlags {
 	}
 }
 
+// manifestsFormat writes every Kubernetes object as a YAML file into a
+// folder, instead of the graph to standard output.
+const manifestsFormat = "manifests"
+
+const renderUsage = "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]\n       platform render --stack NAME --format manifests OUTDIR [--dir DIR]"
+
 // problem says what is wrong with parsed flags, or "".
 func (f *renderFlags) problem() string {
+	wantArgs := 0
+	if *f.format == manifestsFormat {
+		wantArgs = 1
+	}
 	switch {
-	case *f.stack == "" || f.fs.NArg() > 0:
-		return "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]"
-	case !slices.Contains(render.Formats(), render.Format(*f.format)):
-		return fmt.Sprintf("--format %q is not a format; allowed: %v", *f.format, render.Formats())
+	case *f.stack == "" || f.fs.NArg() != wantArgs:
+		return renderUsage
+	case *f.format != manifestsFormat && !slices.Contains(render.Formats(), render.Format(*f.format)):
+		return fmt.Sprintf("--format %q is not a format; allowed: %v, %s", *f.format, render.Formats(), manifestsFormat)
 	}
 	return ""
 }
@@ -46,8 +57,9 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 	f := newRenderFlags(stderr)
 	fs, stack, format, dir := f.fs, f.stack, f.format, f.dir
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]")
-		fmt.Fprintln(stderr, "\nRuns the stack's program on Pulumi's mock runtime against its real stack file and prints every resource it would create.")
+		fmt.Fprintln(stderr, renderUsage)
+		fmt.Fprintln(stderr, "\nRuns the stack's program on Pulumi's mock runtime against its real stack file and prints every resource it would create;")
+		fmt.Fprintln(stderr, "with --format manifests, writes every Kubernetes object as a YAML file into OUTDIR (new or empty), for Kubernetes scanners.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +68,7 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if *stack == "" || fs.NArg() > 0 {
+	if *stack == "" {
 		fs.Usage()
 		return exitUsage
 	}
@@ -74,6 +86,18 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError
+	}
+	if *format == manifestsFormat {
+		objs, err := manifests.FromGraph(g)
+		if err == nil {
+			err = manifests.Write(fs.Arg(0), objs)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError
+		}
+		fmt.Fprintf(stdout, "%d Kubernetes objects of %s written to %s\n", len(objs), *stack, fs.Arg(0))
+		return exitOK
 	}
 	if err := render.Write(stdout, g, render.Format(*format)); err != nil {
 		fmt.Fprintln(stderr, err)

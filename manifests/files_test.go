@@ -1,0 +1,85 @@
+package manifests_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/personalization/platform/internal/platformtest"
+	"github.com/personalization/platform/manifests"
+)
+
+// TestWriteAndReadBack: every object of the production render is written
+// as its own YAML file and reads back the same, in apply order.
+func TestWriteAndReadBack(t *testing.T) {
+	objs, err := manifests.FromGraph(platformtest.Render(t, "production", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := manifests.Write(dir, objs); err != nil {
+		t.Fatal(err)
+	}
+	back, err := manifests.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(objs) || len(objs) < 40 {
+		t.Fatalf("%d objects written, %d read back", len(objs), len(back))
+	}
+	for i := range objs {
+		if back[i].String() != objs[i].String() || !reflect.DeepEqual(normalise(t, back[i]), normalise(t, objs[i])) {
+			t.Errorf("object %d: wrote %s, read %s", i, objs[i], back[i])
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("a temporary folder was left beside the output: %v", entries)
+	}
+}
+
+// normalise round-trips an object through YAML so numbers compare alike.
+func normalise(t *testing.T, o manifests.Object) any {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "n")
+	if err := manifests.Write(dir, []manifests.Object{o}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := manifests.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any(back[0])
+}
+
+func TestWriteRefusesAndLeavesNothing(t *testing.T) {
+	objs, err := manifests.FromGraph(platformtest.Render(t, "dev", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	file := filepath.Join(root, "plan.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(root, "full")
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(full, "old.yaml"), []byte("kind: Old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{file: "is not a directory", full: "is not empty"} {
+		err := manifests.Write(path, objs)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Write(%s): %v, want an error naming the path and %q", path, err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 2 {
+		t.Errorf("refused writes left %v", entries)
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 {
+		t.Errorf("the full directory changed: %v", entries)
+	}
+}
