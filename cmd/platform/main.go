@@ -102,13 +102,15 @@ func validateArgs(args []string) error {
 		if name == "check" && *f.format != "table" && *f.format != "json" {
 			return fmt.Errorf("check: --format %q", *f.format)
 		}
-		if *f.stack == "" || f.fs.NArg() > 0 {
-			return fmt.Errorf("%s: --stack is required, no arguments", name)
-		}
 		if name == "render" {
+			// The manifests format takes its output folder as an argument.
 			if msg := f.problem(); msg != "" {
 				return errors.New(msg)
 			}
+			return nil
+		}
+		if *f.stack == "" || f.fs.NArg() > 0 {
+			return fmt.Errorf("%s: --stack is required, no arguments", name)
 		}
 		return nil
 	case "preview", "up", "refresh", "destroy", "outputs", "promote":
