@@ -54,7 +54,7 @@ func Defaults(env Environment) Profile {
 	p.Workloads = defaultWorkloads(env)
 	p.Monitoring = defaultMonitoring(env)
 	p.Logging, p.Tracing = defaultObservability(env)
-	p.Registry, p.Queue = defaultDelivery(env)
+	p.Registry, p.Queue = defaultRegistryQueue(env)
 	// Restore tests weekly, Sunday 05:00 UTC: after the daily point of 04:00.
 	p.DisasterRecovery = DisasterRecovery{ContinuousRetentionDays: 14, DailyRetentionDays: 35, Schedule: "cron(0 4 ? * * *)", RestoreTestSchedule: "cron(0 5 ? * SUN *)"}
 	switch env {

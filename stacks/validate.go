@@ -63,7 +63,7 @@ func Validate(p *Profile) error {
 	for _, err := range validateTracing(&p.Tracing) {
 		add(err)
 	}
-	for _, err := range validateDelivery(&p.Registry, &p.Queue) {
+	for _, err := range validateRegistryQueue(&p.Registry, &p.Queue) {
 		add(err)
 	}
 	for i, w := range p.Policy.Waivers {

@@ -34,7 +34,7 @@ const (
 	MaxRetentionSeconds         = 14 * 24 * 3600
 )
 
-func defaultDelivery(env Environment) (Registry, Queue) {
+func defaultRegistryQueue(env Environment) (Registry, Queue) {
 	r := Registry{KeepReleases: 20, UntaggedExpiryDays: 7}
 	q := Queue{MaxReceiveCount: 5, VisibilityTimeoutSeconds: 60, RetentionSeconds: 4 * 24 * 3600, OldestMessageAlarmSeconds: 600}
 	if env == Production {
@@ -45,7 +45,7 @@ func defaultDelivery(env Environment) (Registry, Queue) {
 	return r, q
 }
 
-func validateDelivery(r *Registry, q *Queue) []*FieldError {
+func validateRegistryQueue(r *Registry, q *Queue) []*FieldError {
 	var errs []*FieldError
 	for _, c := range []struct {
 		key           string
