@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/personalization/platform/components/internal/keys"
+	"github.com/personalization/platform/components/internal/securebucket"
 	"github.com/personalization/platform/components/internal/policydoc"
 )
 
@@ -131,7 +132,7 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, spec bucketSpec,
 	child := func(suffix string) string { return prefix + "-" + suffix }
 
 	var key *kms.Key
-	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("AES256")}
+	var keyARN pulumi.StringInput
 	if !spec.s3Managed {
 		var err error
 		key, err = keys.New(ctx, child("key"), keys.Args{
@@ -142,86 +143,23 @@ func secureBucket(ctx *pulumi.Context, name string, args *Args, spec bucketSpec,
 		if err != nil {
 			return nil, err
 		}
-		sse = &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-			SseAlgorithm:   pulumi.String("aws:kms"),
-			KmsMasterKeyId: key.Arn,
-		}
-	}
-	b, err := s3.NewBucketV2(ctx, prefix, &s3.BucketV2Args{
-		ForceDestroy: pulumi.Bool(args.ForceDestroy),
-	}, append(opts, pulumi.Protect(args.Protect))...)
-	if err != nil {
-		return nil, fmt.Errorf("bucket: %w", err)
-	}
-	versioning, err := s3.NewBucketVersioningV2(ctx, child("versioning"), &s3.BucketVersioningV2Args{
-		Bucket:                  b.ID(),
-		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("versioning: %w", err)
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, child("encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: b.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
-			s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-				ApplyServerSideEncryptionByDefault: sse,
-				// One data key per bucket, not per object: far fewer KMS
-				// calls, the same protection.
-				BucketKeyEnabled: pulumi.Bool(!spec.s3Managed),
-			},
-		},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("encryption: %w", err)
-	}
-	if _, err := s3.NewBucketPublicAccessBlock(ctx, child("public-access"), &s3.BucketPublicAccessBlockArgs{
-		Bucket:                b.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("public access block: %w", err)
-	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, child("ownership"), &s3.BucketOwnershipControlsArgs{
-		Bucket: b.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("ownership controls: %w", err)
-	}
-	if _, err := s3.NewBucketPolicy(ctx, child("tls-only"), &s3.BucketPolicyArgs{
-		Bucket: b.ID(),
-		Policy: b.Arn.ApplyT(func(arn string) string {
-			doc := TLSOnlyPolicy(arn)
-			if spec.grants != nil {
-				doc.Statement = append(doc.Statement, spec.grants(arn)...)
-			}
-			return doc.JSON()
-		}).(pulumi.StringOutput),
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("bucket policy: %w", err)
+		keyARN = key.Arn
 	}
 	expireDays := args.RetentionDays
 	if spec.expireDays > 0 {
 		expireDays = spec.expireDays
 	}
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, child("lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
-		Bucket: b.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
-			s3.BucketLifecycleConfigurationV2RuleArgs{
-				// The service's original job ran `find -mtime +30` on the
-				// local copies only; here S3 itself expires the dumps.
-				Id:                             pulumi.String("expire-dumps"),
-				Status:                         pulumi.String("Enabled"),
-				Filter:                         &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-				Expiration:                     &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(expireDays)},
-				NoncurrentVersionExpiration:    &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(args.NoncurrentVersionDays)},
-				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{DaysAfterInitiation: pulumi.Int(1)},
-			},
-		},
-	}, append(opts, pulumi.DependsOn([]pulumi.Resource{versioning}))...); err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
+	b, err := securebucket.New(ctx, securebucket.Args{
+		Name: prefix, KMSKeyARN: keyARN, ForceDestroy: args.ForceDestroy, Protect: args.Protect,
+		Grants: spec.grants,
+		// The service's original job ran `find -mtime +30` on the local
+		// copies only; here S3 itself expires the dumps.
+		LifecycleID: "expire-dumps", ExpireDays: expireDays, NoncurrentDays: args.NoncurrentVersionDays,
+	}, opts...)
+	if err != nil {
+		return nil, err
 	}
-	return &bucket{bucket: b, key: key, versioning: versioning}, nil
+	return &bucket{bucket: b.Bucket, key: key, versioning: b.Versioning}, nil
 }
 
 // AccessLogRetentionDays is how long S3 access logs are kept: a year, the
@@ -252,19 +190,6 @@ func accessLogging(ctx *pulumi.Context, name string, args *Args, primary *bucket
 		TargetPrefix: pulumi.String("dumps/"),
 	}, opts...)
 	return err
-}
-
-// TLSOnlyPolicy denies every request to the bucket that is not over TLS
-// (policy S3-04).
-func TLSOnlyPolicy(bucketARN string) policydoc.Document {
-	return policydoc.New(policydoc.Statement{
-		Sid:       "DenyInsecureTransport",
-		Effect:    "Deny",
-		Principal: map[string]any{"AWS": "*"},
-		Action:    []string{"s3:*"},
-		Resource:  []string{bucketARN, bucketARN + "/*"},
-		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
-	})
 }
 
 // replicate copies every object of primary, encrypted with the replica's

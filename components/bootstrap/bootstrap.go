@@ -14,9 +14,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/personalization/platform/components/backup"
 	"github.com/personalization/platform/components/internal/keys"
 	"github.com/personalization/platform/components/internal/policydoc"
+	"github.com/personalization/platform/components/internal/securebucket"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -209,59 +209,16 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// stateBucket is the state's bucket: versioned, encrypted with the state
-// key, public access blocked, owner-enforced, plain HTTP refused, old
-// versions expired after a while and incomplete uploads after a day.
+// stateBucket is the state's bucket: every control of a secure bucket,
+// encrypted with the state key, old versions expired after a while and
+// current state never.
 func stateBucket(ctx *pulumi.Context, name string, args *Args, keyARN pulumi.StringOutput, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
-	bucket, err := s3.NewBucketV2(ctx, name+"-state", &s3.BucketV2Args{}, parent, pulumi.Protect(true))
+	b, err := securebucket.New(ctx, securebucket.Args{
+		Name: name + "-state", KMSKeyARN: keyARN, Protect: true,
+		LifecycleID: "old-state-versions", NoncurrentDays: args.StateNoncurrentDays,
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: state bucket: %w", err)
 	}
-	if _, err := s3.NewBucketVersioningV2(ctx, name+"-state", &s3.BucketVersioningV2Args{
-		Bucket:                  bucket.ID(),
-		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: versioning: %w", err)
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-state", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-				SseAlgorithm: pulumi.String("aws:kms"), KmsMasterKeyId: keyARN,
-			},
-			BucketKeyEnabled: pulumi.Bool(true),
-		}},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: encryption: %w", err)
-	}
-	if _, err := s3.NewBucketPublicAccessBlock(ctx, name+"-state", &s3.BucketPublicAccessBlockArgs{
-		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
-		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: public access block: %w", err)
-	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-state", &s3.BucketOwnershipControlsArgs{
-		Bucket: bucket.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: ownership: %w", err)
-	}
-	if _, err := s3.NewBucketPolicy(ctx, name+"-state", &s3.BucketPolicyArgs{
-		Bucket: bucket.ID(),
-		Policy: bucket.Arn.ApplyT(func(arn string) string { return backup.TLSOnlyPolicy(arn).JSON() }).(pulumi.StringOutput),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: bucket policy: %w", err)
-	}
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-state", &s3.BucketLifecycleConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
-			Id: pulumi.String("old-state-versions"), Status: pulumi.String("Enabled"),
-			Filter:                         &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-			NoncurrentVersionExpiration:    &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(args.StateNoncurrentDays)},
-			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{DaysAfterInitiation: pulumi.Int(1)},
-		}},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("bootstrap: lifecycle: %w", err)
-	}
-	return bucket, nil
+	return b.Bucket, nil
 }
