@@ -14,8 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/personalization/platform/components/internal/keys"
-	"github.com/personalization/platform/components/internal/securebucket"
 	"github.com/personalization/platform/components/internal/policydoc"
+	"github.com/personalization/platform/components/internal/securebucket"
 )
 
 // TypeToken is the component's Pulumi type.
