@@ -104,6 +104,50 @@ func TestRenderManifests(t *testing.T) {
 	}
 }
 
+// TestRenderTFPlan: the tfplan format prints a Terraform JSON plan of every
+// AWS resource, for production and the bootstrap alike, and prints nothing
+// on standard output when the stack does not render.
+func TestRenderTFPlan(t *testing.T) {
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--stack", "production"},
+		{"--dir", filepath.Join(project, "bootstrap"), "--stack", "example"},
+	} {
+		code, stdout, stderr := runCLI(append([]string{"render", "--format", "tfplan"}, args...)...)
+		var plan struct {
+			FormatVersion   string `json:"format_version"`
+			ResourceChanges []struct {
+				Type   string `json:"type"`
+				Change struct {
+					Actions []string       `json:"actions"`
+					After   map[string]any `json:"after"`
+				} `json:"change"`
+			} `json:"resource_changes"`
+		}
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+			t.Fatalf("%v: not JSON: %v", args, err)
+		}
+		if plan.FormatVersion == "" || len(plan.ResourceChanges) < 20 {
+			t.Errorf("%v: format %q, %d resource changes", args, plan.FormatVersion, len(plan.ResourceChanges))
+		}
+		for _, rc := range plan.ResourceChanges {
+			if !strings.HasPrefix(rc.Type, "aws_") || len(rc.Change.Actions) != 1 || rc.Change.Actions[0] != "create" || rc.Change.After == nil {
+				t.Errorf("%v: resource change %+v", args, rc)
+			}
+		}
+	}
+	code, stdout, _ := runCLI("render", "--stack", "nosuchstack", "--format", "tfplan")
+	if code == exitOK || stdout != "" {
+		t.Errorf("an unknown stack: exit %d, stdout %q", code, stdout)
+	}
+}
+
 // projectWith is a copy of the project's Pulumi.yaml in a temporary folder,
 // beside the given stack files.
 func projectWith(t *testing.T, stackFiles map[string]string) string {

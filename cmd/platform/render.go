@@ -14,6 +14,7 @@ import (
 	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/render"
 	"github.com/personalization/platform/stacks"
+	"github.com/personalization/platform/tfplan"
 )
 
 type renderFlags struct {
@@ -32,11 +33,15 @@ func newRenderFlags(stderr io.Writer) *renderFlags {
 	}
 }
 
-// manifestsFormat writes every Kubernetes object as a YAML file into a
-// folder, instead of the graph to standard output.
-const manifestsFormat = "manifests"
+// The scanner formats: manifestsFormat writes every Kubernetes object as
+// a YAML file into a folder; tfplanFormat writes the AWS resources as a
+// Terraform plan in JSON to standard output, for Trivy, checkov and KICS.
+const (
+	manifestsFormat = "manifests"
+	tfplanFormat    = "tfplan"
+)
 
-const renderUsage = "usage: platform render --stack NAME [--format tree|json|dot] [--dir DIR]\n       platform render --stack NAME --format manifests OUTDIR [--dir DIR]"
+const renderUsage = "usage: platform render --stack NAME [--format tree|json|dot|tfplan] [--dir DIR]\n       platform render --stack NAME --format manifests OUTDIR [--dir DIR]"
 
 // problem says what is wrong with parsed flags, or "".
 func (f *renderFlags) problem() string {
@@ -47,8 +52,8 @@ func (f *renderFlags) problem() string {
 	switch {
 	case *f.stack == "" || f.fs.NArg() != wantArgs:
 		return renderUsage
-	case *f.format != manifestsFormat && !slices.Contains(render.Formats(), render.Format(*f.format)):
-		return fmt.Sprintf("--format %q is not a format; allowed: %v, %s", *f.format, render.Formats(), manifestsFormat)
+	case *f.format != manifestsFormat && *f.format != tfplanFormat && !slices.Contains(render.Formats(), render.Format(*f.format)):
+		return fmt.Sprintf("--format %q is not a format; allowed: %v, %s, %s", *f.format, render.Formats(), tfplanFormat, manifestsFormat)
 	}
 	return ""
 }
@@ -59,6 +64,7 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, renderUsage)
 		fmt.Fprintln(stderr, "\nRuns the stack's program on Pulumi's mock runtime against its real stack file and prints every resource it would create;")
+		fmt.Fprintln(stderr, "with --format tfplan, prints its AWS resources as a Terraform plan in JSON, for Trivy, checkov and KICS;")
 		fmt.Fprintln(stderr, "with --format manifests, writes every Kubernetes object as a YAML file into OUTDIR (new or empty), for Kubernetes scanners.")
 		fs.PrintDefaults()
 	}
@@ -97,6 +103,23 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		fmt.Fprintf(stdout, "%d Kubernetes objects of %s written to %s\n", len(objs), *stack, fs.Arg(0))
+		return exitOK
+	}
+	if *format == tfplanFormat {
+		// The whole plan is built before a byte is written: a type without
+		// a mapping fails with nothing half-written.
+		plan, err := tfplan.FromGraph(g)
+		var out []byte
+		if err == nil {
+			out, err = tfplan.Marshal(plan)
+		}
+		if err == nil {
+			_, err = stdout.Write(out)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError
+		}
 		return exitOK
 	}
 	if err := render.Write(stdout, g, render.Format(*format)); err != nil {

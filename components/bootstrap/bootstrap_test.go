@@ -10,24 +10,15 @@ import (
 
 	"github.com/personalization/platform/components/bootstrap"
 	"github.com/personalization/platform/graph"
-	"github.com/personalization/platform/infra"
 	"github.com/personalization/platform/internal/golden"
+	"github.com/personalization/platform/internal/platformtest"
 	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/policy"
 	"github.com/personalization/platform/render"
 )
 
 func renderBootstrap(t *testing.T, overrides map[string]string) *graph.Graph {
-	t.Helper()
-	root, err := offline.FindProjectDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := offline.Run(infra.Bootstrap, offline.Options{Dir: filepath.Join(root, "bootstrap"), Stack: "example", Config: overrides})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return platformtest.RenderBootstrap(t, overrides)
 }
 
 type trust struct {

@@ -4,6 +4,8 @@
 package platformtest
 
 import (
+	"path/filepath"
+
 	"testing"
 
 	"github.com/personalization/platform/graph"
@@ -79,6 +81,21 @@ func RenderWith(t testing.TB, stack string, overrides map[string]string, secrets
 	g, err := offline.Run(infra.Program, offline.Options{Stack: stack, Config: overrides, Secrets: secrets})
 	if err != nil {
 		t.Fatalf("render %s: %v", stack, err)
+	}
+	return g
+}
+
+// RenderBootstrap runs the bootstrap project's program for its example
+// stack (bootstrap/Pulumi.example.yaml), with config overrides.
+func RenderBootstrap(t testing.TB, overrides map[string]string) *graph.Graph {
+	t.Helper()
+	root, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := offline.Run(infra.Bootstrap, offline.Options{Dir: filepath.Join(root, "bootstrap"), Stack: "example", Config: overrides})
+	if err != nil {
+		t.Fatalf("render bootstrap: %v", err)
 	}
 	return g
 }
