@@ -24,7 +24,7 @@ func FileName(index int, o Object) string {
 
 // Write writes each object as one YAML file into dir, the input of
 // Kubernetes scanners (Trivy, kube-score, Polaris) and of the API-server
-// acceptance test. dir must not exist, or be an empty directory: the files
+// acceptance test, and the objects' scanner twins into its TwinsDir. dir must not exist, or be an empty directory: the files
 // are written into a temporary folder beside it and moved into place only
 // when every one is written, so a failure leaves nothing half-written.
 func Write(dir string, objs []Object) error {
@@ -49,12 +49,18 @@ func Write(dir string, objs []Object) error {
 	}
 	defer os.RemoveAll(tmp)
 	for i, o := range objs {
-		b, err := yaml.Marshal(map[string]any(o))
-		if err != nil {
-			return fmt.Errorf("manifests: %s: %w", o, err)
+		if err := writeObject(filepath.Join(tmp, FileName(i, o)), o); err != nil {
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, FileName(i, o)), b, 0o644); err != nil {
-			return fmt.Errorf("manifests: %w", err)
+	}
+	for i, twin := range ScannerTwins(objs) {
+		if i == 0 {
+			if err := os.Mkdir(filepath.Join(tmp, TwinsDir), 0o755); err != nil {
+				return fmt.Errorf("manifests: %w", err)
+			}
+		}
+		if err := writeObject(twinPath(tmp, i, twin), twin); err != nil {
+			return err
 		}
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -69,7 +75,18 @@ func Write(dir string, objs []Object) error {
 	return nil
 }
 
-// Read reads the objects Write wrote, in apply order.
+func writeObject(path string, o Object) error {
+	b, err := yaml.Marshal(map[string]any(o))
+	if err != nil {
+		return fmt.Errorf("manifests: %s: %w", o, err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("manifests: %w", err)
+	}
+	return nil
+}
+
+// Read reads the objects Write wrote, in apply order; not the twins.
 func Read(dir string) ([]Object, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
@@ -78,15 +95,24 @@ func Read(dir string) ([]Object, error) {
 	sort.Strings(files)
 	var objs []Object
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		o, err := ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("manifests: %w", err)
+			return nil, err
 		}
-		var o map[string]any
-		if err := yaml.Unmarshal(raw, &o); err != nil {
-			return nil, fmt.Errorf("manifests: %s: %w", f, err)
-		}
-		objs = append(objs, Object(o))
+		objs = append(objs, o)
 	}
 	return objs, nil
+}
+
+// ReadFile reads one object's file.
+func ReadFile(path string) (Object, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifests: %w", err)
+	}
+	var o map[string]any
+	if err := yaml.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("manifests: %s: %w", path, err)
+	}
+	return Object(o), nil
 }

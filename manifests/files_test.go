@@ -83,3 +83,51 @@ func TestWriteRefusesAndLeavesNothing(t *testing.T) {
 		t.Errorf("the full directory changed: %v", entries)
 	}
 }
+
+// TestScannerTwinsCopyRolloutPods: the API's canary Rollout gets a
+// Deployment twin in the twins folder, with its pod template unchanged and
+// an annotation naming it; Read (what the API server gets) skips twins.
+func TestScannerTwinsCopyRolloutPods(t *testing.T) {
+	objs, err := manifests.FromGraph(platformtest.Render(t, "production", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rollout manifests.Object
+	for _, o := range objs {
+		if o.Kind() == "Rollout" {
+			rollout = o
+		}
+	}
+	if rollout == nil {
+		t.Fatal("production has no Rollout")
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := manifests.Write(dir, objs); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, manifests.TwinsDir, "*.yaml"))
+	if len(files) != 1 {
+		t.Fatalf("twins %v, want one for %s", files, rollout)
+	}
+	twin, err := manifests.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if twin.Kind() != "Deployment" || twin.Name() != rollout.Name() || manifests.Origin(twin) != rollout.String() {
+		t.Errorf("twin %s (origin %s), want a Deployment standing for %s", twin, manifests.Origin(twin), rollout)
+	}
+	want := normalise(t, manifests.Object(rollout["spec"].(map[string]any)["template"].(map[string]any)))
+	if got := normalise(t, manifests.Object(twin["spec"].(map[string]any)["template"].(map[string]any))); !reflect.DeepEqual(got, want) {
+		t.Error("the twin's pod template differs from the Rollout's")
+	}
+	back, _ := manifests.Read(dir)
+	for _, o := range back {
+		if manifests.Origin(o) != o.String() {
+			t.Errorf("Read returned the twin %s", o)
+		}
+	}
+	sources, err := manifests.Sources(platformtest.Render(t, "production", nil))
+	if err != nil || !strings.HasPrefix(sources[manifests.Origin(twin)], "urn:pulumi:production::") {
+		t.Errorf("the twin's origin %s has no source URN (%v)", manifests.Origin(twin), err)
+	}
+}

@@ -99,7 +99,7 @@ func awsRules() []Rule {
 			Check: func(_ *Context, r *graph.Resource) string {
 				return when(!isTrue(r, "iamDatabaseAuthenticationEnabled"), "IAM authentication is off")
 			}},
-		{ID: "RDS-07", Title: "Performance Insights with its KMS key", Severity: Low, Production: true, Types: []string{rdsInstance}, Anchors: "CK_AWS_353/354, TV-0133",
+		{ID: "RDS-07", Title: "Performance Insights with its KMS key", Severity: Low, Production: true, Types: []string{rdsInstance}, Anchors: "CK_AWS_353/354, TV-0133/0078",
 			Rationale: "Query-level insight is what diagnoses a slow database; its data holds query text.", Remediation: "Enable Performance Insights with performanceInsightsKmsKeyId.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				return when(!isTrue(r, "performanceInsightsEnabled") || str(r, "performanceInsightsKmsKeyId") == "", "Performance Insights is off or not encrypted with a customer key")
@@ -140,7 +140,7 @@ func awsRules() []Rule {
 				return "rds.force_ssl is not 1"
 			}},
 
-		{ID: "EKS-01", Title: "private endpoint on; public one off or allow-listed", Severity: High, Production: true, Types: []string{eksCluster}, Anchors: "CK_AWS_39, TV-0040, CIS 5.4.2",
+		{ID: "EKS-01", Title: "private endpoint on; public one off or allow-listed", Severity: High, Production: true, Types: []string{eksCluster}, Anchors: "CK_AWS_39, CIS 5.4.2 (Trivy has no private-endpoint check)",
 			Rationale: "Nodes and in-VPC runners reach the API privately; the internet should not reach it at all.", Remediation: "Keep endpointPrivateAccess on; turn the public endpoint off or list the runners' CIDRs.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				if !isTrue(r, "vpcConfig.endpointPrivateAccess") {
@@ -151,7 +151,7 @@ func awsRules() []Rule {
 				}
 				return ""
 			}},
-		{ID: "EKS-02", Title: "public endpoint never open to the internet", Severity: High, Types: []string{eksCluster}, Anchors: "CK_AWS_38, PC",
+		{ID: "EKS-02", Title: "public endpoint never open to the internet", Severity: High, Types: []string{eksCluster}, Anchors: "CK_AWS_38, TV-0040/0041, PC",
 			Rationale: "An API server open to 0.0.0.0/0 is scanned and brute-forced all day.", Remediation: "List the deploy runners' CIDRs in cluster.publicAccessCidrs.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				if !isTrue(r, "vpcConfig.endpointPublicAccess") {
@@ -234,7 +234,7 @@ func awsRules() []Rule {
 			Check: func(_ *Context, r *graph.Resource) string {
 				return when(!isTrue(r, "multiAzEnabled"), "multi-AZ is off")
 			}},
-		{ID: "EC-06", Title: "snapshots kept", Severity: Low, Production: true, Types: []string{redisGroup}, Anchors: "CK_AWS_134, TV-0050",
+		{ID: "EC-06", Title: "snapshots kept", Severity: Low, Production: true, Types: []string{redisGroup}, Anchors: "CK_AWS_134 (Trivy AWS-0050 reads cache clusters, not replication groups)",
 			Rationale: "A snapshot is the only way back from a flushed or corrupted cache.", Remediation: "Set cache.snapshotRetentionDays above 0.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				n, _ := number(r, "snapshotRetentionLimit")

@@ -31,7 +31,7 @@ func s3Rules() []Rule {
 		return out
 	}
 	return []Rule{
-		{ID: "S3-01", Title: "one public access block per bucket, all four flags on", Severity: High, Types: buckets, Anchors: "CK_AWS_53–56, TV-0086…",
+		{ID: "S3-01", Title: "one public access block per bucket, all four flags on", Severity: High, Types: buckets, Anchors: "CK_AWS_53–56, TV-0086/0087/0091/0093/0094",
 			Rationale: "Without the block, one ACL or policy edit makes the dumps public.", Remediation: "Attach a BucketPublicAccessBlock with every flag true.",
 			Check: func(c *Context, b *graph.Resource) string {
 				blocks := related(c, b, publicAccess)
@@ -89,7 +89,7 @@ func s3Rules() []Rule {
 				}
 				return "no policy denies plain HTTP"
 			}},
-		{ID: "S3-05", Title: "no Allow to everyone, no public ACL", Severity: High, Types: []string{bucketPolicy, bucketACL, bucketLegacy}, Anchors: "CK_AWS_70, TV-0092, PC",
+		{ID: "S3-05", Title: "no Allow to everyone, no public ACL", Severity: High, Types: []string{bucketPolicy, bucketACL, bucketLegacy}, Anchors: "CK_AWS_70, PC (Trivy AWS-0092 only when no public access block overrides the ACL)",
 			Rationale: "A policy allowing principal * or a public ACL publishes the bucket.", Remediation: "Name the principals; drop public ACLs.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				if acl := str(r, "acl"); strings.HasPrefix(acl, "public") || acl == "authenticated-read" {
@@ -238,7 +238,7 @@ func networkRules() []Rule {
 			Check: func(c *Context, r *graph.Resource) string {
 				return when(len(c.Dependents(r.URN, flowLog)) == 0, "no flow log")
 			}},
-		{ID: "NET-04", Title: "default security group has no rules", Severity: Medium, Types: []string{defaultSG}, Anchors: "CK2_AWS_12, TV-0173",
+		{ID: "NET-04", Title: "default security group has no rules", Severity: Medium, Types: []string{defaultSG}, Anchors: "CK2_AWS_12 (Trivy AWS-0173 in cloud scans only)",
 			Rationale: "Anything placed in the default group by mistake must reach nothing.", Remediation: "Manage the default group with no rules.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				return when(len(list(r, "ingress")) > 0 || len(list(r, "egress")) > 0, "the default security group has rules")

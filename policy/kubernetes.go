@@ -263,12 +263,12 @@ func kubernetesRules() []Rule {
 					return when(tag == "" || tag == "latest", fmt.Sprintf("image %q has no fixed tag", img))
 				})
 			}},
-		{ID: "K8S-10", Title: "service-account token not mounted", Severity: Medium, Types: workloads, Anchors: "CK_K8S_38, TV KSV-0036, KX, PO",
+		{ID: "K8S-10", Title: "service-account token not mounted", Severity: Medium, Types: workloads, Anchors: "CK_K8S_38, KX, PO (Trivy KSV-0036 reads bare Pods only)",
 			Rationale: "A token the app never uses is a token an attacker can.", Remediation: "Set automountServiceAccountToken false.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				return when(podSpec(r)["automountServiceAccountToken"] != false, "the API token is mounted")
 			}},
-		{ID: "K8S-11", Title: "not in namespace default, not as service account default", Severity: Medium, Types: workloads, Anchors: "CK_K8S_21/41/42, TV KSV-0110",
+		{ID: "K8S-11", Title: "not in namespace default, not as service account default", Severity: Medium, Types: workloads, Anchors: "CK_K8S_21/41/42 (Trivy KSV-0110: the namespace half)",
 			Rationale: "The defaults are shared by everything that forgot to choose.", Remediation: "Give the workload its namespace and service account.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				sa, _ := podSpec(r)["serviceAccountName"].(string)
@@ -299,7 +299,7 @@ func kubernetesRules() []Rule {
 				}
 				return ""
 			}},
-		{ID: "K8S-14", Title: "every pod under a NetworkPolicy, default deny per namespace", Severity: Medium, Types: workloads, Anchors: "KS, PO, CK2_K8S_6, TV KSV-0038, CIS 4.3.2",
+		{ID: "K8S-14", Title: "every pod under a NetworkPolicy, default deny per namespace", Severity: Medium, Types: workloads, Anchors: "KS, PO, CK2_K8S_6, CIS 4.3.2",
 			Rationale: "Without policies every pod reaches every other, and the database.", Remediation: "Give the workload a NetworkPolicy; keep the namespace's default deny.",
 			Check: func(c *Context, r *graph.Resource) string {
 				var selected, denyAll bool

@@ -7,6 +7,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -89,6 +90,31 @@ type Waiver struct {
 	Reason string `json:"reason"`
 }
 
+var trivyID = regexp.MustCompile(`^(AWS|KSV)-[0-9]{4,5}$`)
+
+// IsTrivyID says whether a waiver's rule is one of Trivy's check IDs
+// ("AWS-0080", "KSV-0014") rather than one of ours ("RDS-01"): the stack
+// file waives both the same way.
+func IsTrivyID(id string) bool { return trivyID.MatchString(id) }
+
+var trivyAnchor = regexp.MustCompile(`TV (KSV-)?([0-9]{4}(?:/[0-9]{4})*)|TV-([0-9]{4}(?:/[0-9]{4})*)`)
+
+// TrivyIDs are the Trivy checks a rule's anchors name: "TV-0088/0132" is
+// AWS-0088 and AWS-0132, "TV KSV-0012" is KSV-0012.
+func (r Rule) TrivyIDs() []string {
+	var ids []string
+	for _, m := range trivyAnchor.FindAllStringSubmatch(r.Anchors, -1) {
+		prefix, nums := "AWS-", m[3]
+		if m[3] == "" {
+			prefix, nums = "KSV-", m[2]
+		}
+		for _, n := range strings.Split(nums, "/") {
+			ids = append(ids, prefix+n)
+		}
+	}
+	return ids
+}
+
 // Finding is a rule a resource fails.
 type Finding struct {
 	Rule     string   `json:"rule"`
@@ -129,6 +155,9 @@ func Evaluate(g *graph.Graph, production bool, waivers []Waiver) (*Report, error
 	}
 	waived := map[string]Waiver{}
 	for i, w := range waivers {
+		if IsTrivyID(w.Rule) {
+			continue // Trivy's own findings are judged by package scanner
+		}
 		switch {
 		case strings.TrimSpace(w.Reason) == "":
 			return nil, fmt.Errorf("policy waiver %d (%s on %s) has no reason", i, w.Rule, w.URN)
