@@ -2,11 +2,13 @@ package acceptance
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/personalization/platform/graph"
+	"github.com/personalization/platform/internal/golden"
 	"github.com/personalization/platform/internal/platformtest"
 	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/policy"
@@ -70,7 +72,11 @@ func scanAll(t *testing.T) []scanned {
 // tfplan and manifests exports of every stack, finds nothing HIGH or
 // CRITICAL that the stack file does not waive with a reason, and every
 // Trivy waiver still matches a finding.
+//
+// The README's security section records the counts and waivers; `go test
+// ./acceptance -run Trivy -update` rewrites it after an intended change.
 func TestEveryStackPassesTrivy(t *testing.T) {
+	var results []scanner.StackResult
 	for _, s := range scanAll(t) {
 		for _, f := range s.failing {
 			t.Errorf("%s: %s", s.name, f)
@@ -78,8 +84,13 @@ func TestEveryStackPassesTrivy(t *testing.T) {
 		if s.judgeErr != nil {
 			t.Errorf("%s: %v", s.name, s.judgeErr)
 		}
-		t.Logf("%s: %v", s.name, scanner.Count(s.findings))
+		results = append(results, scanner.StackResult{Stack: s.name, Findings: s.findings})
 	}
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.AssertSection(t, filepath.Join(project, "README.md"), "trivy-findings", scanner.Markdown(results))
 }
 
 // TestTrivySeesTheMutations: the two mutations the bridge must never miss.

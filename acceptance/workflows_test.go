@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,5 +47,39 @@ func TestActionlintCatchesABrokenWorkflow(t *testing.T) {
 	out, err := actionlint(t, broken)
 	if err == nil || !strings.Contains(out, "evnt") {
 		t.Errorf("actionlint passed a broken workflow: %v\n%s", err, out)
+	}
+}
+
+// TestPullRequestsScanWithTheTestedTrivy: the pull-request workflow runs a
+// pinned Trivy action at the Trivy version `make test` builds, on the
+// scanner exports, and uploads SARIF.
+func TestPullRequestsScanWithTheTestedTrivy(t *testing.T) {
+	project, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join(project, "tools", "trivy", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := regexp.MustCompile(`(?m)^\s*(?:require\s+)?github\.com/aquasecurity/trivy (v\S+)`).FindSubmatch(mod)
+	if version == nil {
+		t.Fatal("tools/trivy/go.mod does not require github.com/aquasecurity/trivy")
+	}
+	wf, err := os.ReadFile(filepath.Join(project, ".github", "workflows", "pull-request.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`uses: aquasecurity/trivy-action@[0-9][0-9.]*\n`),
+		regexp.MustCompile(`version: ` + regexp.QuoteMeta(string(version[1])) + `\n`),
+		regexp.MustCompile(`--format tfplan`),
+		regexp.MustCompile(`--format manifests`),
+		regexp.MustCompile(`format: sarif`),
+		regexp.MustCompile(`uses: github/codeql-action/upload-sarif@`),
+	} {
+		if !want.Match(wf) {
+			t.Errorf("pull-request.yml lacks %s", want)
+		}
 	}
 }

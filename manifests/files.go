@@ -43,7 +43,11 @@ func Write(dir string, objs []Object) error {
 			return fmt.Errorf("manifests: %s is not empty (%d entries); allowed: a new or empty directory, so no stale file is mistaken for the stack's", dir, len(entries))
 		}
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+"-")
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("manifests: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+"-")
 	if err != nil {
 		return fmt.Errorf("manifests: %w", err)
 	}

@@ -1,11 +1,9 @@
 package policy_test
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/personalization/platform/internal/golden"
@@ -117,19 +115,7 @@ func TestREADMEListsTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "README.md")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start, end = "<!-- policy-rules:start -->\n", "<!-- policy-rules:end -->"
-	s := string(raw)
-	i, j := strings.Index(s, start), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q … %q markers", start, end)
-	}
-	want := s[:i+len(start)] + policy.Markdown() + s[j:]
-	golden.Assert(t, path, []byte(want))
+	golden.AssertSection(t, filepath.Join(dir, "README.md"), "policy-rules", policy.Markdown())
 }
 
 // TestShortRetentionNeedsAReason: production's container log groups keep

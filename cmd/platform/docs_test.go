@@ -13,7 +13,7 @@ import (
 
 // invocation finds `platform …` and `go run ./cmd/platform …` command
 // lines, up to a pipe, a closing parenthesis or backtick, or the line's end.
-var invocation = regexp.MustCompile("(?m)(?:go run \\./cmd/platform|(?:^|[\\s(`\"])(?:\\./)?platform) ((?:render|check|preview|up|refresh|destroy|outputs|promote)[^|\\n)`#]*)")
+var invocation = regexp.MustCompile("(?m)(?:go run \\./cmd/platform|(?:^|[\\s(`\"])(?:\\./)?platform) ((?:render|check|preview|up|refresh|destroy|outputs|promote)[^|\\n)`#>]*)")
 
 // splitArgs splits a command line like a shell, honouring quotes.
 func splitArgs(line string) []string {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -46,4 +47,22 @@ func Assert(t testing.TB, path string, got []byte) {
 		t.Fatalf("golden: diff: %v", err)
 	}
 	t.Errorf("%s is out of date; if the change is intended, run `go test ./... -update` and review the diff:\n%s", path, diff)
+}
+
+// AssertSection compares the part of the file at path between the markers
+// <!-- name:start --> and <!-- name:end --> with content; with -update it
+// rewrites that part: how generated tables live inside hand-written docs.
+func AssertSection(t testing.TB, path, name, content string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	start, end := "<!-- "+name+":start -->\n", "<!-- "+name+":end -->"
+	s := string(raw)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("golden: %s lacks the %q … %q markers", path, start, end)
+	}
+	Assert(t, path, []byte(s[:i+len(start)]+content+s[j:]))
 }
