@@ -38,7 +38,7 @@ fuzz:
 	$(GO) test ./stacks -run '^$$' -fuzz FuzzParse -fuzztime 60s
 
 bench:
-	$(GO) test ./render -run '^$$' -bench . -benchmem
+	$(GO) test ./render ./tfplan -run '^$$' -bench . -benchmem
 
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
