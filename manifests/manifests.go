@@ -64,15 +64,9 @@ func Skipped(r *graph.Resource) string {
 // sorted by identity.
 func FromGraph(g *graph.Graph) ([]Object, error) {
 	var objs []Object
-	for _, r := range g.Resources {
-		if r.Package() != "kubernetes" || Skipped(r) != "" {
-			continue
-		}
-		obj, err := convert(r)
-		if err != nil {
-			return nil, err
-		}
-		objs = append(objs, obj)
+	err := eachObject(g, func(_ *graph.Resource, o Object) { objs = append(objs, o) })
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(objs, func(i, j int) bool {
 		ri, rj := rank(objs[i]), rank(objs[j])
@@ -82,6 +76,22 @@ func FromGraph(g *graph.Graph) ([]Object, error) {
 		return objs[i].String() < objs[j].String()
 	})
 	return objs, nil
+}
+
+// eachObject converts every Kubernetes resource of the graph the API
+// server can take and hands it to fn with its resource, in graph order.
+func eachObject(g *graph.Graph, fn func(*graph.Resource, Object)) error {
+	for _, r := range g.Resources {
+		if r.Package() != "kubernetes" || Skipped(r) != "" {
+			continue
+		}
+		obj, err := convert(r)
+		if err != nil {
+			return err
+		}
+		fn(r, obj)
+	}
+	return nil
 }
 
 func rank(o Object) int {

@@ -63,15 +63,9 @@ func ScannerTwins(objs []Object) []Object {
 // to the stack.
 func Sources(g *graph.Graph) (map[string]string, error) {
 	out := map[string]string{}
-	for _, r := range g.Resources {
-		if r.Package() != "kubernetes" || Skipped(r) != "" {
-			continue
-		}
-		o, err := convert(r)
-		if err != nil {
-			return nil, err
-		}
-		out[o.String()] = r.URN
+	err := eachObject(g, func(r *graph.Resource, o Object) { out[o.String()] = r.URN })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -50,12 +50,22 @@ func Write(w io.Writer, g *graph.Graph, f Format) error {
 // keys, two-space indent, a final newline. Two renders of the same stack are
 // byte-identical.
 func MarshalJSON(g *graph.Graph) ([]byte, error) {
+	b, err := CanonicalJSON(g)
+	if err != nil {
+		return nil, fmt.Errorf("render json: %w", err)
+	}
+	return b, nil
+}
+
+// CanonicalJSON is the project's one JSON encoding for files people diff:
+// map keys sorted, two-space indent, no HTML escaping, a final newline.
+func CanonicalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(g); err != nil {
-		return nil, fmt.Errorf("render json: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

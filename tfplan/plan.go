@@ -6,14 +6,13 @@
 package tfplan
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/personalization/platform/graph"
+	"github.com/personalization/platform/render"
 )
 
 // Plan is the subset of Terraform's JSON plan format the scanners read
@@ -411,12 +410,9 @@ func plainValue(v any) (any, string) {
 // Marshal is the plan's canonical JSON: sorted keys, two-space indent, a
 // final newline, byte-identical for the same stack.
 func Marshal(p *Plan) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
+	b, err := render.CanonicalJSON(p)
+	if err != nil {
 		return nil, fmt.Errorf("tfplan: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
