@@ -155,9 +155,10 @@ func TestTrivyAgreesWithOurRules(t *testing.T) {
 				t.Fatalf("the variant does not fail %s", rule.ID)
 			}
 			ex := export(t, g)
-			scan := trivy(t).ScanPlan
+			tv := trivy(t)
+			scan := tv.ScanPlan
 			if strings.HasPrefix(ids[0], "KSV-") {
-				scan = trivy(t).ScanManifests
+				scan = tv.ScanManifests
 			}
 			findings, err := scan(ex)
 			if err != nil {

@@ -3,7 +3,6 @@ package tfplan
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"unicode"
 
@@ -166,7 +165,6 @@ const (
 // shape is a property's kind and, for blocks, its fields.
 type shape struct {
 	kind   kind
-	list   bool
 	fields map[string]*shape
 }
 
@@ -206,9 +204,9 @@ func shapeOf(t reflect.Type) *shape {
 			e = e.Elem()
 		}
 		if e.Kind() == reflect.Struct {
-			return &shape{kind: blocks, list: true, fields: structFields(e)}
+			return &shape{kind: blocks, fields: structFields(e)}
 		}
-		return &shape{kind: scalar, list: true}
+		return &shape{kind: scalar}
 	}
 	return &shape{kind: scalar}
 }
@@ -222,16 +220,6 @@ func structFields(t reflect.Type) map[string]*shape {
 		}
 	}
 	return fields
-}
-
-// Types lists the mapped Pulumi types, sorted.
-func Types() []string {
-	var out []string
-	for t := range Table() {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Properties are the names of every property of a mapping's SDK resource,

@@ -162,11 +162,17 @@ func FromGraph(g *graph.Graph) (*Plan, error) {
 		exported = append(exported, r)
 	}
 
+	// A type's schema is read once, however many resources it has.
+	schemas := map[string]map[string]*shape{}
 	for _, r := range exported {
 		m := table[r.Type]
-		schema, err := schemaOf(m.SDK)
-		if err != nil {
-			return nil, fmt.Errorf("tfplan: %s: %w", r.Type, err)
+		schema, read := schemas[r.Type]
+		if !read {
+			var err error
+			if schema, err = schemaOf(m.SDK); err != nil {
+				return nil, fmt.Errorf("tfplan: %s: %w", r.Type, err)
+			}
+			schemas[r.Type] = schema
 		}
 		addr := addresses[r.URN]
 		c := converter{mapping: m, path: addr}
@@ -320,24 +326,17 @@ func (c converter) object(in map[string]any, fields map[string]*shape) (after, u
 		}
 		inner := converter{mapping: c.mapping, path: c.path + "." + attr}
 		switch sh.kind {
-		case block:
-			obj, isObj := v.(map[string]any)
-			if !isObj {
-				return nil, nil, nil, nil, fmt.Errorf("%s: want an object, have %T", inner.path, v)
-			}
-			a, u, s, e, err := inner.object(obj, sh.fields)
-			if err != nil {
-				return nil, nil, nil, nil, err
-			}
-			after[attr], exprs[attr] = []any{a}, e
-			if len(u) > 0 {
-				unknown[attr] = []any{u}
-			}
-			if len(s) > 0 {
-				sensitive[attr] = []any{s}
-			}
-		case blocks:
+		case block, blocks:
+			// Terraform's JSON has every nested block as a list: Pulumi's
+			// object (a block of at most one) is a list of one.
 			list, isList := v.([]any)
+			if sh.kind == block {
+				obj, isObj := v.(map[string]any)
+				if !isObj {
+					return nil, nil, nil, nil, fmt.Errorf("%s: want an object, have %T", inner.path, v)
+				}
+				list, isList = []any{obj}, true
+			}
 			if !isList {
 				return nil, nil, nil, nil, fmt.Errorf("%s: want a list, have %T", inner.path, v)
 			}
