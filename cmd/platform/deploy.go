@@ -120,7 +120,7 @@ func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Wr
 	if _, err := deploy.CheckCLI(f.root); err != nil {
 		return exitError, err
 	}
-	if err := checkAWSCredentials(); err != nil {
+	if err := checkAWSCredentials(ctx); err != nil {
 		return exitError, err
 	}
 	stack := f.stack
@@ -199,24 +199,6 @@ func (f *deployFlags) report(s *deploy.Summary, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s %s: %d changes %v\n", s.Operation, s.Stack, s.Changes(), s.Counts)
 	return nil
-}
-
-// checkAWSCredentials says, in one line, when no AWS credentials can be
-// found the way the AWS SDK looks for them.
-func checkAWSCredentials() error {
-	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
-		if os.Getenv(v) != "" {
-			return nil
-		}
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		for _, f := range []string{"credentials", "config"} {
-			if _, err := os.Stat(filepath.Join(home, ".aws", f)); err == nil {
-				return nil
-			}
-		}
-	}
-	return errors.New("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or assume the deploy role with OIDC in the workflow (aws-actions/configure-aws-credentials)")
 }
 
 // stackImages reads the images a stack deploys from its stack file.
