@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/personalization/platform/components/bootstrap"
+	"github.com/personalization/platform/components/runners"
 	"github.com/personalization/platform/stacks"
 )
 
@@ -36,8 +37,18 @@ func Bootstrap(ctx *pulumi.Context) error {
 	f, err := bootstrap.New(ctx, "foundation", &bootstrap.Args{
 		Name: stacks.Project, AccountID: b.AccountID, Repository: b.Repository,
 		PreviewRoleName: stacks.PreviewRoleName, DeployRoleNames: deploy,
+		BreakGlassRoleName: stacks.BreakGlassRoleName, DeploySessionSeconds: stacks.DeploySessionSeconds,
 		PreviewPolicyARNs: b.PreviewPolicyARNs, DeployPolicyARNs: b.DeployPolicyARNs,
 		StateNoncurrentDays: b.StateNoncurrentDays,
+	}, pulumi.Provider(provider))
+	if err != nil {
+		return err
+	}
+	run, err := runners.New(ctx, "runners", &runners.Args{
+		Name: stacks.RunnerProject, Region: b.Region, AccountID: b.AccountID, Repository: b.Repository,
+		CIDR: b.RunnerCIDR, Zones: 2, ComputeType: b.RunnerComputeType, Image: b.RunnerImage,
+		BuildTimeoutMinutes: stacks.DeploySessionSeconds / 60, LogRetentionDays: 30,
+		GitHubToken: pulumi.ToSecret(pulumi.String(b.GitHubToken)).(pulumi.StringOutput),
 	}, pulumi.Provider(provider))
 	if err != nil {
 		return err
@@ -49,5 +60,10 @@ func Bootstrap(ctx *pulumi.Context) error {
 	ctx.Export("githubOidcProviderArn", f.OIDCProviderARN)
 	ctx.Export("previewRoleArn", f.PreviewRoleARN)
 	ctx.Export("deployRoleArns", f.DeployRoleARNs)
+	ctx.Export("breakGlassRoleArn", f.BreakGlassRoleARN)
+	// The repository variable RUNNER_PROJECT, and the addresses every
+	// stack's API endpoint admits (found there by their tag).
+	ctx.Export("runnerProject", run.ProjectName)
+	ctx.Export("runnerEgressIps", run.EgressIPs)
 	return nil
 }

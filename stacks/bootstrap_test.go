@@ -13,9 +13,10 @@ import (
 
 func bootstrapSource(overrides map[string]string) Source {
 	values := map[string]string{
-		RegionKey:                        "eu-west-1",
-		BootstrapProject + ":accountId":  "123456789012",
-		BootstrapProject + ":repository": "acme/personalization-platform",
+		RegionKey:                               "eu-west-1",
+		BootstrapProject + ":accountId":         "123456789012",
+		BootstrapProject + ":repository":        "acme/personalization-platform",
+		BootstrapProject + ":" + GitHubTokenKey: "github_pat_example",
 	}
 	for k, v := range overrides {
 		if v == "" {
@@ -24,7 +25,7 @@ func bootstrapSource(overrides map[string]string) Source {
 		}
 		values[k] = v
 	}
-	return source(values)
+	return mapSource{values: values, secrets: map[string]bool{BootstrapProject + ":" + GitHubTokenKey: true}}
 }
 
 func TestBootstrapBadInput(t *testing.T) {
@@ -47,6 +48,18 @@ func TestBootstrapBadInput(t *testing.T) {
 		{"environments not a list", map[string]string{at("environments"): `"dev"`}, []string{at("environments"), "does not parse"}},
 		{"state versions kept forever", map[string]string{at("stateNoncurrentDays"): "0"}, []string{at("stateNoncurrentDays"), "from 1 to 3650"}},
 		{"no region", map[string]string{RegionKey: ""}, []string{RegionKey, "is not set"}},
+		{"runner VPC not a CIDR", map[string]string{at("runnerCidr"): "10.250.0.0/33"}, []string{at("runnerCidr"), `"10.250.0.0/33"`, "not an IPv4 CIDR"}},
+		{"runner VPC public", map[string]string{at("runnerCidr"): "198.18.0.0/16"}, []string{at("runnerCidr"), "not a private range"}},
+		{"runner VPC inside production's", map[string]string{at("runnerCidr"): "10.30.16.0/20"}, []string{at("runnerCidr"), "overlaps the production tier's VPC 10.30.0.0/16"}},
+		{"runner VPC too small", map[string]string{at("runnerCidr"): "10.250.0.0/26"}, []string{at("runnerCidr"), "/16 to /20"}},
+		{"runner compute type", map[string]string{at("runnerComputeType"): "BUILD_GENERAL1_HUGE"}, []string{at("runnerComputeType"), "BUILD_GENERAL1_MEDIUM"}},
+		{"runner image with a space", map[string]string{at("runnerImage"): "amazon linux"}, []string{at("runnerImage"), "not an image reference"}},
+		{"no GitHub token", map[string]string{at(GitHubTokenKey): ""}, []string{at(GitHubTokenKey), "is not set", "pulumi config set --secret githubToken"}},
+	}
+	plain := bootstrapSource(nil).(mapSource)
+	plain.secrets = nil
+	if _, err := ParseBootstrap("example", plain); err == nil || !strings.Contains(err.Error(), at(GitHubTokenKey)+": is set in plain text") {
+		t.Errorf("a GitHub token in plain text: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +92,11 @@ func TestBootstrapDefaultsMatchTheProjectFile(t *testing.T) {
 	declared := map[string]string{}
 	for k, c := range project.Config {
 		if c.Default == nil {
+			continue
+		}
+		if str, isString := c.Default.(string); isString {
+			// The engine hands a string value over as it is.
+			declared[BootstrapProject+":"+k] = str
 			continue
 		}
 		b, _ := json.Marshal(c.Default)

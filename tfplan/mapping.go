@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/codebuild"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -81,8 +82,15 @@ func Table() map[string]Mapping {
 		"aws:ecr/lifecyclePolicy:LifecyclePolicy": {Terraform: "aws_ecr_lifecycle_policy", SDK: &ecr.LifecyclePolicy{}},
 		"aws:ecr/repository:Repository": {Terraform: "aws_ecr_repository", SDK: &ecr.Repository{},
 			Renames: map[string]string{"encryptionConfigurations": "encryption_configuration"}},
-		"aws:ecr/repositoryPolicy:RepositoryPolicy": {Terraform: "aws_ecr_repository_policy", SDK: &ecr.RepositoryPolicy{}},
-		"aws:eks/addon:Addon":                       {Terraform: "aws_eks_addon", SDK: &eks.Addon{}},
+		"aws:ecr/repositoryPolicy:RepositoryPolicy":               {Terraform: "aws_ecr_repository_policy", SDK: &ecr.RepositoryPolicy{}},
+		"aws:eks/accessEntry:AccessEntry":                         {Terraform: "aws_eks_access_entry", SDK: &eks.AccessEntry{}},
+		"aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {Terraform: "aws_eks_access_policy_association", SDK: &eks.AccessPolicyAssociation{}},
+		"aws:codebuild/project:Project": {Terraform: "aws_codebuild_project", SDK: &codebuild.Project{},
+			Lists: []string{"subnets", "securityGroupIds"}},
+		"aws:codebuild/sourceCredential:SourceCredential": {Terraform: "aws_codebuild_source_credential", SDK: &codebuild.SourceCredential{}},
+		"aws:codebuild/webhook:Webhook": {Terraform: "aws_codebuild_webhook", SDK: &codebuild.Webhook{},
+			Renames: map[string]string{"filterGroups": "filter_group", "filters": "filter"}},
+		"aws:eks/addon:Addon": {Terraform: "aws_eks_addon", SDK: &eks.Addon{}},
 		"aws:eks/cluster:Cluster": {Terraform: "aws_eks_cluster", SDK: &eks.Cluster{},
 			Lists: []string{"enabledClusterLogTypes", "resources", "publicAccessCidrs", "subnetIds", "securityGroupIds"}},
 		"aws:eks/nodeGroup:NodeGroup": {Terraform: "aws_eks_node_group", SDK: &eks.NodeGroup{},

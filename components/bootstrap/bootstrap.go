@@ -36,6 +36,13 @@ type Args struct {
 	// PreviewRoleName and DeployRoleNames (by environment) name the roles.
 	PreviewRoleName string
 	DeployRoleNames map[string]string
+	// BreakGlassRoleName names the role people of the account assume,
+	// with MFA, to administer the clusters by hand; each stack gives it
+	// cluster-admin through an access entry.
+	BreakGlassRoleName string
+	// DeploySessionSeconds is the longest session of the preview and
+	// deploy roles: at least the longest apply.
+	DeploySessionSeconds int
 	// PreviewPolicyARNs and DeployPolicyARNs are their managed policies.
 	PreviewPolicyARNs, DeployPolicyARNs []string
 	StateNoncurrentDays                 int
@@ -51,14 +58,19 @@ type Foundation struct {
 	PreviewRoleARN  pulumi.StringOutput `pulumi:"previewRoleArn"`
 	// DeployRoleARNs are by environment.
 	DeployRoleARNs pulumi.StringMapOutput `pulumi:"deployRoleArns"`
+	// BreakGlassRoleARN is the people's way into the clusters.
+	BreakGlassRoleARN pulumi.StringOutput `pulumi:"breakGlassRoleArn"`
 }
 
 // New builds the foundation through the AWS provider in opts. Everything
 // stateful is protected: losing the state bucket or the secrets key loses
 // every stack.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Foundation, error) {
-	if args == nil || args.Name == "" || args.AccountID == "" || args.Repository == "" || args.PreviewRoleName == "" || len(args.DeployRoleNames) == 0 {
+	if args == nil || args.Name == "" || args.AccountID == "" || args.Repository == "" || args.PreviewRoleName == "" || len(args.DeployRoleNames) == 0 || args.BreakGlassRoleName == "" {
 		return nil, errors.New("bootstrap: args with a name, an account, a repository and role names are required")
+	}
+	if args.DeploySessionSeconds < 3600 || args.DeploySessionSeconds > 43200 {
+		return nil, fmt.Errorf("bootstrap: DeploySessionSeconds %d is outside IAM's 3600 to 43200", args.DeploySessionSeconds)
 	}
 	f := &Foundation{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, f, opts...); err != nil {
@@ -93,7 +105,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	access := pulumi.All(bucket.Arn, stateKey.Arn, secretsKey.Arn)
 	preview, err := githubRole(ctx, name+"-preview", args.PreviewRoleName, "Pull-request previews of "+args.Repository,
-		oidc.Arn, PreviewSubjects(args.Repository), args.PreviewPolicyARNs,
+		args.DeploySessionSeconds, oidc.Arn, PreviewSubjects(args.Repository), args.PreviewPolicyARNs,
 		access.ApplyT(func(v []any) string { return PreviewStatePolicy(v[0].(string), v[1].(string), v[2].(string)).JSON() }).(pulumi.StringOutput),
 		parent)
 	if err != nil {
@@ -102,7 +114,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	deploy := pulumi.StringMap{}
 	for _, env := range sortedKeys(args.DeployRoleNames) {
 		role, err := githubRole(ctx, name+"-deploy-"+env, args.DeployRoleNames[env], "Deploys of "+args.Repository+" to "+env,
-			oidc.Arn, []string{DeploySubject(args.Repository, env)}, args.DeployPolicyARNs,
+			args.DeploySessionSeconds, oidc.Arn, []string{DeploySubject(args.Repository, env)}, args.DeployPolicyARNs,
 			access.ApplyT(func(v []any) string { return DeployStatePolicy(v[0].(string), v[1].(string), v[2].(string)).JSON() }).(pulumi.StringOutput),
 			parent)
 		if err != nil {
@@ -111,14 +123,20 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		deploy[env] = role.Arn
 	}
 
+	breakGlass, err := breakGlassRole(ctx, name+"-breakglass", args, parent)
+	if err != nil {
+		return nil, err
+	}
+
 	f.StateBucket = bucket.Bucket
 	f.SecretsKeyAlias = pulumi.String("alias/" + secretsAlias).ToStringOutput()
 	f.OIDCProviderARN = oidc.Arn
 	f.PreviewRoleARN = preview.Arn
 	f.DeployRoleARNs = deploy.ToStringMapOutput()
+	f.BreakGlassRoleARN = breakGlass.Arn
 	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{
 		"stateBucket": f.StateBucket, "secretsKeyAlias": f.SecretsKeyAlias, "oidcProviderArn": f.OIDCProviderARN,
-		"previewRoleArn": f.PreviewRoleARN, "deployRoleArns": f.DeployRoleARNs,
+		"previewRoleArn": f.PreviewRoleARN, "deployRoleArns": f.DeployRoleARNs, "breakGlassRoleArn": f.BreakGlassRoleARN,
 	}); err != nil {
 		return nil, fmt.Errorf("bootstrap: register outputs: %w", err)
 	}
@@ -151,7 +169,7 @@ func GitHubTrust(providerARN string, subjects []string) policydoc.Document {
 	})
 }
 
-func githubRole(ctx *pulumi.Context, name, roleName, description string, provider pulumi.StringOutput, subjects []string,
+func githubRole(ctx *pulumi.Context, name, roleName, description string, sessionSeconds int, provider pulumi.StringOutput, subjects []string,
 	managed []string, statePolicy pulumi.StringOutput, opts ...pulumi.ResourceOption) (*iam.Role, error) {
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
 		// Named: the workflows and the main project's registry policy
@@ -161,7 +179,9 @@ func githubRole(ctx *pulumi.Context, name, roleName, description string, provide
 		AssumeRolePolicy: provider.ApplyT(func(arn string) string {
 			return GitHubTrust(arn, subjects).JSON()
 		}).(pulumi.StringOutput),
-		MaxSessionDuration: pulumi.Int(3600),
+		// A session outlasts the longest apply: credentials that expire
+		// mid-update leave the state locked and the stack half-changed.
+		MaxSessionDuration: pulumi.Int(sessionSeconds),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: role %s: %w", roleName, err)
@@ -177,6 +197,44 @@ func githubRole(ctx *pulumi.Context, name, roleName, description string, provide
 		}
 	}
 	return role, nil
+}
+
+// breakGlassRole is assumable by the account's own principals, and only
+// with MFA; it may find the clusters, and each stack's access entry makes
+// it cluster-admin inside them. Whom the account lets assume it is the
+// account's IAM policy to say (docs/operations.md, "Break glass").
+func breakGlassRole(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Name:               pulumi.String(args.BreakGlassRoleName),
+		Description:        pulumi.String("Break-glass administration of " + args.Name + "'s clusters, with MFA"),
+		AssumeRolePolicy:   pulumi.String(BreakGlassTrust(args.AccountID).JSON()),
+		MaxSessionDuration: pulumi.Int(3600),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: break-glass role: %w", err)
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-eks", &iam.RolePolicyArgs{
+		Role: role.Name,
+		Policy: pulumi.String(policydoc.New(
+			policydoc.Statement{Sid: "DescribeClusters", Effect: "Allow", Action: []string{"eks:DescribeCluster"},
+				Resource: []string{"arn:aws:eks:*:" + args.AccountID + ":cluster/*"}},
+			// ListClusters has no resource-level permission.
+			policydoc.Statement{Sid: "ListClusters", Effect: "Allow", Action: []string{"eks:ListClusters"}, Resource: []string{"*"}},
+		).JSON()),
+	}, opts...); err != nil {
+		return nil, fmt.Errorf("bootstrap: break-glass role policy: %w", err)
+	}
+	return role, nil
+}
+
+// BreakGlassTrust lets principals of the account assume the role, with MFA.
+func BreakGlassTrust(accountID string) policydoc.Document {
+	return policydoc.New(policydoc.Statement{
+		Effect:    "Allow",
+		Principal: map[string]any{"AWS": "arn:aws:iam::" + accountID + ":root"},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]any{"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+	})
 }
 
 // PreviewStatePolicy reads the state and takes the backend's locks (a

@@ -44,7 +44,10 @@ func TestRolesTrustOneRepositoryAndOneSubjectEach(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, r := range g.OfType("aws:iam/role:Role") {
-		name := r.Input("name").(string)
+		name, _ := r.Input("name").(string)
+		if !strings.Contains(r.Input("assumeRolePolicy").(string), "Federated") {
+			continue // not a GitHub role: the break-glass and the runners' roles
+		}
 		var doc trust
 		if err := json.Unmarshal([]byte(r.Input("assumeRolePolicy").(string)), &doc); err != nil {
 			t.Fatal(err)
@@ -120,7 +123,7 @@ func TestStateBucketAndPolicies(t *testing.T) {
 		outputs = append(outputs, k)
 	}
 	sort.Strings(outputs)
-	if strings.Join(outputs, " ") != "backendUrl deployRoleArns githubOidcProviderArn previewRoleArn secretsProvider stateBucket" {
+	if strings.Join(outputs, " ") != "backendUrl breakGlassRoleArn deployRoleArns githubOidcProviderArn previewRoleArn runnerEgressIps runnerProject secretsProvider stateBucket" {
 		t.Errorf("outputs %v", outputs)
 	}
 	if sp := g.Outputs["secretsProvider"]; sp != "awskms://alias/personalization-platform-secrets?region=eu-west-1" {
@@ -130,8 +133,15 @@ func TestStateBucketAndPolicies(t *testing.T) {
 
 func TestFewerEnvironments(t *testing.T) {
 	g := renderBootstrap(t, map[string]string{"personalization-bootstrap:environments": `["production"]`})
-	if n := len(g.OfType("aws:iam/role:Role")); n != 2 {
-		t.Errorf("%d roles, want preview and deploy-production", n)
+	var github []string
+	for _, r := range g.OfType("aws:iam/role:Role") {
+		if strings.Contains(r.Input("assumeRolePolicy").(string), "Federated") {
+			github = append(github, r.Input("name").(string))
+		}
+	}
+	sort.Strings(github)
+	if strings.Join(github, " ") != "personalization-platform-deploy-production personalization-platform-preview" {
+		t.Errorf("GitHub roles %v, want preview and deploy-production", github)
 	}
 }
 
@@ -146,4 +156,37 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Assert(t, filepath.Join(root, "testdata", "golden", "bootstrap-example.json"), got)
+}
+
+// TestBreakGlassNeedsMFA: people of the account, with MFA, and nobody
+// else; the role may find the clusters, and the stacks' access entries do
+// the rest.
+func TestBreakGlassNeedsMFA(t *testing.T) {
+	g := renderBootstrap(t, nil)
+	var role *graph.Resource
+	for _, r := range g.OfType("aws:iam/role:Role") {
+		if r.Input("name") == "personalization-platform-breakglass" {
+			role = r
+		}
+	}
+	if role == nil {
+		t.Fatal("no break-glass role")
+	}
+	var doc struct {
+		Statement []struct {
+			Principal map[string]string
+			Action    []string
+			Condition map[string]map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(role.Input("assumeRolePolicy").(string)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statement) != 1 || doc.Statement[0].Principal["AWS"] != "arn:aws:iam::123456789012:root" ||
+		doc.Statement[0].Condition["Bool"]["aws:MultiFactorAuthPresent"] != "true" {
+		t.Errorf("break-glass trust %+v, want the account's principals with MFA", doc)
+	}
+	if got := g.Outputs["breakGlassRoleArn"]; got == nil {
+		t.Error("the break-glass role's ARN is not an output")
+	}
 }

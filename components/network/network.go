@@ -41,6 +41,9 @@ type Args struct {
 	FlowLogKMSKeyARN pulumi.StringInput
 	// Protect protects the VPC: everything else of the platform lives in it.
 	Protect bool
+	// EgressTags go on the NAT gateways' Elastic IPs, so that whoever
+	// allow-lists this network's egress can find its addresses by tag.
+	EgressTags map[string]string
 }
 
 // Network is the VPC and everything routed through it.
@@ -54,7 +57,9 @@ type Network struct {
 	PrivateSubnetIDs  pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
 	DatabaseSubnetIDs pulumi.StringArrayOutput `pulumi:"databaseSubnetIds"`
 	NATGatewayIDs     pulumi.StringArrayOutput `pulumi:"natGatewayIds"`
-	FlowLogGroupName  pulumi.StringOutput      `pulumi:"flowLogGroupName"`
+	// NATPublicIPs are the addresses the private subnets' traffic leaves by.
+	NATPublicIPs     pulumi.StringArrayOutput `pulumi:"natPublicIps"`
+	FlowLogGroupName pulumi.StringOutput      `pulumi:"flowLogGroupName"`
 
 	// Zones are the availability zones used, in order; plain values, known
 	// before deployment, so other components can lay themselves out by zone.
@@ -100,6 +105,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"privateSubnetIds":  n.PrivateSubnetIDs,
 		"databaseSubnetIds": n.DatabaseSubnetIDs,
 		"natGatewayIds":     n.NATGatewayIDs,
+		"natPublicIps":      n.NATPublicIPs,
 		"flowLogGroupName":  n.FlowLogGroupName,
 	}); err != nil {
 		return nil, fmt.Errorf("network: register outputs: %w", err)
@@ -160,7 +166,7 @@ func (b *builder) build(n *Network, plan []ZoneSubnets) error {
 	if err != nil {
 		return err
 	}
-	natIDs, err := b.natGateways(subnets.public, igw)
+	natIDs, natIPs, err := b.natGateways(subnets.public, igw)
 	if err != nil {
 		return err
 	}
@@ -189,6 +195,7 @@ func (b *builder) build(n *Network, plan []ZoneSubnets) error {
 	n.PrivateSubnetIDs = idsOf(subnets.private)
 	n.DatabaseSubnetIDs = idsOf(subnets.database)
 	n.NATGatewayIDs = natIDs.ToStringArrayOutput()
+	n.NATPublicIPs = natIPs.ToStringArrayOutput()
 	n.FlowLogGroupName = logGroup.Name
 	return nil
 }
@@ -254,20 +261,19 @@ func (b *builder) subnets(vpc *ec2.Vpc, zones []string, plan []ZoneSubnets) (*su
 }
 
 // natGateways makes one NAT gateway per zone, or one in the first zone.
-func (b *builder) natGateways(public []*ec2.Subnet, igw *ec2.InternetGateway) (pulumi.StringArray, error) {
+func (b *builder) natGateways(public []*ec2.Subnet, igw *ec2.InternetGateway) (ids, ips pulumi.StringArray, err error) {
 	count := 1
 	if b.args.NATPerZone {
 		count = len(public)
 	}
-	var ids pulumi.StringArray
 	for i := range count {
 		az := fmt.Sprintf("az%d", i+1)
 		eip, err := ec2.NewEip(b.ctx, b.child("nat-eip-"+az), &ec2.EipArgs{
 			Domain: pulumi.String("vpc"),
-			Tags:   b.tags("nat-"+az, nil),
+			Tags:   b.tags("nat-"+az, b.args.EgressTags),
 		}, b.parent, pulumi.DependsOn([]pulumi.Resource{igw}))
 		if err != nil {
-			return nil, fmt.Errorf("nat eip %s: %w", az, err)
+			return nil, nil, fmt.Errorf("nat eip %s: %w", az, err)
 		}
 		nat, err := ec2.NewNatGateway(b.ctx, b.child("nat-"+az), &ec2.NatGatewayArgs{
 			AllocationId: eip.ID(),
@@ -275,11 +281,12 @@ func (b *builder) natGateways(public []*ec2.Subnet, igw *ec2.InternetGateway) (p
 			Tags:         b.tags("nat-"+az, nil),
 		}, b.parent, pulumi.DependsOn([]pulumi.Resource{igw}))
 		if err != nil {
-			return nil, fmt.Errorf("nat gateway %s: %w", az, err)
+			return nil, nil, fmt.Errorf("nat gateway %s: %w", az, err)
 		}
 		ids = append(ids, nat.ID().ToStringOutput())
+		ips = append(ips, eip.PublicIp)
 	}
-	return ids, nil
+	return ids, ips, nil
 }
 
 // routing: public subnets reach the internet gateway; each private subnet
