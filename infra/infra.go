@@ -52,6 +52,16 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return fmt.Errorf("caller identity: %w", err)
 	}
 	name := stacks.Project + "-" + profile.Stack
+	// What the account holds decides what to create: look it up before
+	// anything is registered, so a refusal leaves nothing half-made.
+	pending, err := pendingImages(ctx, profile, awsProvider, name, caller.AccountId)
+	if err != nil {
+		return fmt.Errorf("stack %q: %w", ctx.Stack(), err)
+	}
+	allowList, err := apiAllowList(ctx, profile, awsProvider, caller.AccountId)
+	if err != nil {
+		return fmt.Errorf("stack %q: %w", ctx.Stack(), err)
+	}
 	logs, err := logging.New(ctx, "logging", &logging.Args{
 		Name: name, Region: profile.Region, AccountID: caller.AccountId, Protect: profile.Protect,
 	}, withAWS)
@@ -73,7 +83,10 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 		return err
 	}
 
-	k8s, err := cluster.New(ctx, "cluster", clusterArgs(profile, net, logs.KeyARN), withAWS)
+	clusterConfig := clusterArgs(profile, net, logs.KeyARN)
+	clusterConfig.PublicAccessCIDRs = allowList
+	clusterConfig.Access = clusterAccess(caller.AccountId)
+	k8s, err := cluster.New(ctx, "cluster", clusterConfig, withAWS)
 	if err != nil {
 		return err
 	}
@@ -173,7 +186,7 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	}
 
 	layer := &platform{profile: profile, aws: awsProvider, account: caller.AccountId, net: net, cluster: k8s, db: db, redis: redis, dumps: dumps, logs: logs,
-		registry: images, queue: work}
+		registry: images, queue: work, pendingImages: pending}
 	services, err := kubernetesLayer(ctx, layer)
 	if err != nil {
 		return err
@@ -238,6 +251,8 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	}
 	sort.Strings(serviceNames)
 	ctx.Export("services", pulumi.ToStringArray(serviceNames))
+	// Services left out until their first image is pushed, with what to do.
+	ctx.Export("pendingImages", pulumi.ToStringMap(pending))
 	ctx.Export("alarmTopicArn", layer.monitoring.AlarmTopicARN)
 	ctx.Export("alertRouting", layer.monitoring.AlertRouting)
 	ctx.Export("grafanaService", pulumi.String(MonitoringNamespace+"/"+layer.monitoring.GrafanaService))

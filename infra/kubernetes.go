@@ -47,6 +47,9 @@ type platform struct {
 	// registry holds the services' images, queue their asynchronous work.
 	registry *registry.Registry
 	queue    *queue.Queue
+	// pendingImages are services whose repository is new in this run:
+	// no workload of theirs is created until an image is pushed.
+	pendingImages map[string]string
 
 	// set by kubernetesLayer
 	monitoring *monitoring.Monitoring
@@ -62,8 +65,12 @@ func grafanaLabels() map[string]string { return map[string]string{"app.kubernete
 // kubernetesLayer deploys the add-ons, the application namespace, the
 // workload set and the nightly dump into the cluster.
 func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Service, error) {
+	// Everything below schedules pods: it waits for the nodes, CoreDNS,
+	// the default StorageClass and the load balancer controller's webhooks
+	// (policy K8S-21 holds every pod-bearing resource to it).
+	onCluster := pulumi.DependsOn(p.cluster.Ready)
 	both := pulumi.Providers(p.aws, p.cluster.Provider)
-	ops, err := addons.New(ctx, "addons", pulumi.Providers(p.cluster.Provider))
+	ops, err := addons.New(ctx, "addons", pulumi.Providers(p.cluster.Provider), onCluster)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +108,7 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 		AppNamespace: ns.Name, OIDC: p.cluster.OIDC,
 		ReaderNamespace: MonitoringNamespace, ReaderServiceAccount: grafanaServiceAccount,
 		PrometheusNamespace: MonitoringNamespace, PrometheusLabels: PrometheusLabels(),
-	}, both)
+	}, both, onCluster)
 	if err != nil {
 		return nil, err
 	}
@@ -112,13 +119,13 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 		PrometheusNamespace: MonitoringNamespace, PrometheusLabels: PrometheusLabels(),
 		PrometheusWriteURL: "http://" + monitoring.ReleaseName + "-prometheus." + MonitoringNamespace + ".svc:9090/api/v1/write",
 		GrafanaNamespace:   MonitoringNamespace, GrafanaLabels: grafanaLabels(),
-	}, pulumi.Providers(p.cluster.Provider))
+	}, pulumi.Providers(p.cluster.Provider), onCluster)
 	if err != nil {
 		return nil, err
 	}
 
 	services := map[string]*workload.Service{}
-	for _, name := range sortedServices(p.profile.Workloads) {
+	for _, name := range p.deployable() {
 		svc, err := workload.New(ctx, name, serviceArgs(p, name), inApp...)
 		if err != nil {
 			return nil, err
@@ -127,7 +134,7 @@ func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Ser
 	}
 
 	var metrics []string
-	for _, name := range sortedServices(p.profile.Workloads) {
+	for _, name := range p.deployable() {
 		if p.profile.Workloads[name].Metrics {
 			metrics = append(metrics, name)
 		}
@@ -291,6 +298,18 @@ func serviceArgs(p *platform, name string) *workload.Args {
 		}
 	}
 	return args
+}
+
+// deployable are the services of the workload set that have an image to
+// run, in name order.
+func (p *platform) deployable() []string {
+	var names []string
+	for _, name := range sortedServices(p.profile.Workloads) {
+		if _, waiting := p.pendingImages[name]; !waiting {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func sortedServices(services map[string]stacks.Service) []string {

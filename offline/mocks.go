@@ -20,6 +20,7 @@ const Account = "123456789012"
 // the graph and answers resources and invokes with realistic values.
 type recorder struct {
 	project, stack, region string
+	account                AccountState
 
 	mu        sync.Mutex
 	resources []*graph.Resource
@@ -191,6 +192,12 @@ func (m *recorder) computed(args pulumi.MockResourceArgs, id, region string) map
 		// Auto-naming: the logical name and a suffix.
 		name := args.Name + "-0ff11e"
 		return map[string]any{"bucket": name, "arn": "arn:aws:s3:::" + name}
+	case "aws:ec2/eip:Eip":
+		ip := "203.0.113.10"
+		if isRunnerEgress(args.Inputs) {
+			ip = RunnerEgressIPs()[0]
+		}
+		return map[string]any{"publicIp": ip, "allocationId": "eipalloc-" + args.Name}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		return map[string]any{"latestVersion": 1}
 	case "aws:kms/key:Key":
@@ -243,6 +250,10 @@ func (m *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"id": m.region, "name": m.region, "region": m.region,
 		}), nil
+	case "aws:ec2/getEips:getEips":
+		return m.account.eips(args.Args), nil
+	case "aws:ecr/getImage:getImage":
+		return m.account.image(args.Args, m.region)
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",

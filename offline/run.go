@@ -33,6 +33,8 @@ type Options struct {
 	// NoSecretPlaceholders leaves required secrets the stack file lacks
 	// unset, as a real engine would, instead of filling in placeholders.
 	NoSecretPlaceholders bool
+	// AWS is what the AWS account holds for the program's lookups.
+	AWS AccountState
 }
 
 // Run runs program for a stack on the mock runtime and returns the recorded
@@ -44,7 +46,7 @@ func Run(program pulumi.RunFunc, opts Options) (*graph.Graph, error) {
 		return nil, err
 	}
 
-	rec := &recorder{project: project.Name, stack: opts.Stack, region: values["aws:region"]}
+	rec := &recorder{project: project.Name, stack: opts.Stack, region: values["aws:region"], account: opts.AWS}
 	g := &graph.Graph{Project: project.Name, Stack: opts.Stack}
 	var programErr error
 	runErr := pulumi.RunErr(func(ctx *pulumi.Context) error {

@@ -13,8 +13,13 @@ func Defaults(env Environment) Profile {
 			FlowLogRetentionDays: 7,
 		},
 		Cluster: Cluster{
-			Version:          "1.34",
-			LogRetentionDays: 7,
+			Version: "1.34",
+			// Public, but only to the deploy runners' fixed egress
+			// addresses, looked up by their tag: the pipelines run outside
+			// the VPC, which does not exist before the first run
+			// (docs/decisions/0009). The private endpoint serves the nodes.
+			EndpointPublicAccess: true,
+			LogRetentionDays:     7,
 			// Dev runs on one small group of spot instances.
 			NodeGroups: []NodeGroup{{
 				Name:          "general",

@@ -132,8 +132,9 @@ type Cluster struct {
 	// Version is the Kubernetes minor version ("1.34").
 	Version string `json:"version"`
 	// EndpointPublicAccess opens the API server's public endpoint, and then
-	// only to PublicAccessCIDRs (the deploy runners' egress addresses). Off,
-	// the API is reachable only from inside the VPC.
+	// only to PublicAccessCIDRs; empty, those are the deploy runners' egress
+	// addresses, found by the tag the bootstrap project gives them. Off, the
+	// API is reachable only from inside the VPC.
 	EndpointPublicAccess bool     `json:"endpointPublicAccess"`
 	PublicAccessCIDRs    []string `json:"publicAccessCidrs"`
 	// AdminPrincipals are IAM role or user ARNs given cluster-admin through

@@ -187,15 +187,13 @@ func validateCluster(c *Cluster) []*FieldError {
 	return errs
 }
 
-// validatePublicAccess: the public endpoint is off, or on for an explicit
-// list of addresses that is not the whole internet.
+// validatePublicAccess: the public endpoint is off, or on for a list of
+// public addresses that is not the whole internet. An empty list means the
+// deploy runners' egress addresses, which the program looks up by tag.
 func validatePublicAccess(c *Cluster) []*FieldError {
 	var errs []*FieldError
 	k := key("cluster", "publicAccessCidrs")
 	allowed := "the deploy runners' egress CIDRs, such as \"203.0.113.0/24\"; never 0.0.0.0/0 or ::/0"
-	if c.EndpointPublicAccess && len(c.PublicAccessCIDRs) == 0 {
-		errs = append(errs, &FieldError{Key: k, Value: "[]", Problem: "is empty while endpointPublicAccess is true, which would open the API to the internet", Allowed: allowed})
-	}
 	if !c.EndpointPublicAccess && len(c.PublicAccessCIDRs) > 0 {
 		errs = append(errs, &FieldError{Key: k, Value: fmt.Sprint(c.PublicAccessCIDRs), Problem: "is set while endpointPublicAccess is false", Allowed: "an empty list, or set endpointPublicAccess to true"})
 	}
@@ -207,6 +205,9 @@ func validatePublicAccess(c *Cluster) []*FieldError {
 			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: "is not a CIDR block", Allowed: allowed})
 		case prefix.Bits() == 0:
 			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: "opens the API server to the whole internet", Allowed: allowed})
+		case prefix.Addr().IsPrivate() || prefix.Addr().IsLoopback() || prefix.Addr().IsLinkLocalUnicast():
+			// EKS refuses them: inside the VPC the private endpoint answers.
+			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: "is not a public range; runners inside the VPC reach the private endpoint", Allowed: allowed})
 		case prefix.Masked() != prefix:
 			errs = append(errs, &FieldError{Key: ki, Value: cidr, Problem: fmt.Sprintf("has host bits set (the block is %s)", prefix.Masked()), Allowed: allowed})
 		}

@@ -11,6 +11,8 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/components/internal/release"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -102,6 +104,7 @@ func New(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*Plat
 			RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(c.repo)},
 			Namespace:      pulumi.String(Namespace),
 			Atomic:         pulumi.Bool(true),
+			Timeout:        pulumi.Int(release.PodsTimeoutSeconds),
 			Values:         c.values,
 		}, inNamespace...)
 		if err != nil {

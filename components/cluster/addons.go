@@ -10,6 +10,8 @@ import (
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/internal/release"
+
 	"github.com/personalization/platform/components/internal/policydoc"
 )
 
@@ -59,10 +61,12 @@ func (b *builder) networkAddons(cluster *eks.Cluster, oidc *OIDC) ([]pulumi.Reso
 // addons installs what needs nodes to run on: CoreDNS, the EBS CSI driver
 // and the default StorageClass, the cluster autoscaler and the AWS Load
 // Balancer Controller.
-func (b *builder) addons(cluster *eks.Cluster, oidc *OIDC, k8s *kubernetes.Provider, nodes []pulumi.Resource) error {
+// It returns what pods of later releases wait for beside the nodes.
+func (b *builder) addons(cluster *eks.Cluster, oidc *OIDC, k8s *kubernetes.Provider, nodes []pulumi.Resource) ([]pulumi.Resource, error) {
 	onNodes := pulumi.DependsOn(nodes)
-	if _, err := b.addon("coredns", cluster, nil, onNodes); err != nil {
-		return err
+	coredns, err := b.addon("coredns", cluster, nil, onNodes)
+	if err != nil {
+		return nil, err
 	}
 	ebsRole, err := oidc.NewRole(b.ctx, b.child("ebs-csi"), RoleArgs{
 		Namespace: SystemNamespace, ServiceAccount: EBSCSIServiceAccount,
@@ -70,14 +74,14 @@ func (b *builder) addons(cluster *eks.Cluster, oidc *OIDC, k8s *kubernetes.Provi
 		ManagedPolicyARNs: []string{"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"},
 	}, b.parent)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ebs, err := b.addon("aws-ebs-csi-driver", cluster, ebsRole.Arn, onNodes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	withK8s := []pulumi.ResourceOption{b.parent, pulumi.Provider(k8s)}
-	if _, err := storagev1.NewStorageClass(b.ctx, b.child("gp3"), &storagev1.StorageClassArgs{
+	storageClass, err := storagev1.NewStorageClass(b.ctx, b.child("gp3"), &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:        pulumi.String(DefaultStorageClassName),
 			Annotations: pulumi.StringMap{defaultStorageClassAnnotaton: pulumi.String("true")},
@@ -87,13 +91,18 @@ func (b *builder) addons(cluster *eks.Cluster, oidc *OIDC, k8s *kubernetes.Provi
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
 		AllowVolumeExpansion: pulumi.Bool(true),
 		ReclaimPolicy:        pulumi.String("Delete"),
-	}, append(withK8s, pulumi.DependsOn([]pulumi.Resource{ebs}))...); err != nil {
-		return fmt.Errorf("storage class: %w", err)
+	}, append(withK8s, pulumi.DependsOn([]pulumi.Resource{ebs}))...)
+	if err != nil {
+		return nil, fmt.Errorf("storage class: %w", err)
 	}
 	if err := b.autoscaler(cluster, oidc, append(withK8s, onNodes)); err != nil {
-		return err
+		return nil, err
 	}
-	return b.loadBalancerController(cluster, oidc, append(withK8s, onNodes))
+	lb, err := b.loadBalancerController(cluster, oidc, append(withK8s, onNodes))
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{coredns, storageClass, lb}, nil
 }
 
 func (b *builder) addon(name string, cluster *eks.Cluster, role pulumi.StringInput, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
@@ -156,6 +165,7 @@ func (b *builder) autoscaler(cluster *eks.Cluster, oidc *OIDC, opts []pulumi.Res
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ClusterAutoscalerRepo)},
 		Namespace:      pulumi.String(SystemNamespace),
 		Atomic:         pulumi.Bool(true),
+		Timeout:        pulumi.Int(release.PodsTimeoutSeconds),
 		Values: pulumi.Map{
 			"autoDiscovery": pulumi.Map{"clusterName": cluster.Name},
 			"awsRegion":     pulumi.String(b.args.Region),
@@ -182,22 +192,23 @@ func (b *builder) autoscaler(cluster *eks.Cluster, oidc *OIDC, opts []pulumi.Res
 
 // loadBalancerController turns Ingresses and LoadBalancer Services into
 // ALBs and NLBs in the subnets tagged for them.
-func (b *builder) loadBalancerController(cluster *eks.Cluster, oidc *OIDC, opts []pulumi.ResourceOption) error {
+func (b *builder) loadBalancerController(cluster *eks.Cluster, oidc *OIDC, opts []pulumi.ResourceOption) (*helmv3.Release, error) {
 	role, err := oidc.NewRole(b.ctx, b.child("lb-controller"), RoleArgs{
 		Namespace: SystemNamespace, ServiceAccount: LoadBalancerControllerSA,
 		Description: "AWS Load Balancer Controller: manages this cluster's load balancers",
 		Policy:      pulumi.String(loadBalancerControllerPolicy().JSON()),
 	}, b.parent)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = helmv3.NewRelease(b.ctx, b.child("lb-controller"), &helmv3.ReleaseArgs{
+	release, err := helmv3.NewRelease(b.ctx, b.child("lb-controller"), &helmv3.ReleaseArgs{
 		Name:           pulumi.String(LoadBalancerControllerChart),
 		Chart:          pulumi.String(LoadBalancerControllerChart),
 		Version:        pulumi.String(LoadBalancerControllerVersion),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(LoadBalancerControllerRepo)},
 		Namespace:      pulumi.String(SystemNamespace),
 		Atomic:         pulumi.Bool(true),
+		Timeout:        pulumi.Int(release.PodsTimeoutSeconds),
 		Values: pulumi.Map{
 			"clusterName":  cluster.Name,
 			"replicaCount": pulumi.Int(2),
@@ -213,7 +224,7 @@ func (b *builder) loadBalancerController(cluster *eks.Cluster, oidc *OIDC, opts 
 		},
 	}, opts...)
 	if err != nil {
-		return fmt.Errorf("load balancer controller: %w", err)
+		return nil, fmt.Errorf("load balancer controller: %w", err)
 	}
-	return nil
+	return release, nil
 }

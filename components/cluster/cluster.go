@@ -47,6 +47,9 @@ type Args struct {
 	PublicAccessCIDRs    []string
 	// AdminPrincipals get cluster-admin through access entries.
 	AdminPrincipals []string
+	// Access are named principals' access entries (the pipelines'
+	// preview role, the break-glass role), each with one access policy.
+	Access []Access
 	// LogRetentionDays is the control-plane log group's retention.
 	LogRetentionDays int
 	// LogKMSKeyARN encrypts the control-plane log group.
@@ -69,6 +72,22 @@ type NodeGroup struct {
 	Labels        map[string]string
 	Taints        []Taint
 }
+
+// Access is one named principal's access to the cluster.
+type Access struct {
+	// Name suffixes the access entry's resource name: it keeps the entry's
+	// URN when the principal's place in a list changes.
+	Name         string
+	PrincipalARN pulumi.StringInput
+	// Policy is an EKS access policy: ViewPolicy or ClusterAdminPolicy.
+	Policy string
+}
+
+// EKS access policies, by the names AWS gives them.
+const (
+	ViewPolicy         = "AmazonEKSViewPolicy"
+	ClusterAdminPolicy = "AmazonEKSClusterAdminPolicy"
+)
 
 // Taint is a node taint, with an EKS effect ("NO_SCHEDULE").
 type Taint struct{ Key, Value, Effect string }
@@ -93,6 +112,10 @@ type Cluster struct {
 	Provider *kubernetes.Provider
 	// OIDC makes IRSA roles for service accounts of this cluster.
 	OIDC *OIDC
+	// Ready is what anything that schedules pods waits for: the node
+	// groups, CoreDNS, the default StorageClass and the AWS Load Balancer
+	// Controller (whose webhooks admit Services and pods).
+	Ready []pulumi.Resource
 }
 
 // New builds the cluster. AWS resources take their provider from opts.
@@ -133,6 +156,11 @@ func (a *Args) validate() error {
 		return errors.New("at least one node group is required")
 	case a.EndpointPublicAccess && len(a.PublicAccessCIDRs) == 0:
 		return errors.New("a public endpoint needs an allow-list of CIDRs")
+	}
+	for _, access := range a.Access {
+		if access.Name == "" || access.PrincipalARN == nil || (access.Policy != ViewPolicy && access.Policy != ClusterAdminPolicy) {
+			return fmt.Errorf("access %q needs a name, a principal and the policy %s or %s", access.Name, ViewPolicy, ClusterAdminPolicy)
+		}
 	}
 	return nil
 }
@@ -234,15 +262,23 @@ func (b *builder) build(c *Cluster) error {
 	}
 	c.NodeRoleARN = nodeRole
 	c.Kubeconfig = kubeconfig(cluster, b.args.Region)
+	// Through the provider, nothing Kubernetes is created before there
+	// are nodes to run it, and on destroy everything Kubernetes goes
+	// before the nodes do.
 	provider, err := kubernetes.NewProvider(b.ctx, b.child("k8s"), &kubernetes.ProviderArgs{
 		Kubeconfig:            c.Kubeconfig,
 		EnableServerSideApply: pulumi.Bool(true),
-	}, b.parent)
+	}, b.parent, pulumi.DependsOn(nodeGroups))
 	if err != nil {
 		return fmt.Errorf("kubernetes provider: %w", err)
 	}
 	c.Provider = provider
-	return b.addons(cluster, oidc, provider, nodeGroups)
+	ready, err := b.addons(cluster, oidc, provider, nodeGroups)
+	if err != nil {
+		return err
+	}
+	c.Ready = append(append([]pulumi.Resource{}, nodeGroups...), ready...)
+	return nil
 }
 
 // serviceRole is a role an AWS service assumes, with managed policies.
@@ -265,26 +301,29 @@ func (b *builder) serviceRole(suffix, service, description string, policies []st
 	return role, nil
 }
 
-// accessEntries gives each admin principal cluster-admin through the EKS
-// access API.
+// accessEntries gives each admin principal cluster-admin, and each named
+// access its policy, through the EKS access API, cluster-wide.
 func (b *builder) accessEntries(cluster *eks.Cluster) error {
+	access := make([]Access, 0, len(b.args.AdminPrincipals)+len(b.args.Access))
 	for i, arn := range b.args.AdminPrincipals {
-		suffix := fmt.Sprintf("admin-%d", i)
-		entry, err := eks.NewAccessEntry(b.ctx, b.child(suffix), &eks.AccessEntryArgs{
+		access = append(access, Access{Name: fmt.Sprintf("admin-%d", i), PrincipalARN: pulumi.String(arn), Policy: ClusterAdminPolicy})
+	}
+	for _, a := range append(access, b.args.Access...) {
+		entry, err := eks.NewAccessEntry(b.ctx, b.child(a.Name), &eks.AccessEntryArgs{
 			ClusterName:  cluster.Name,
-			PrincipalArn: pulumi.String(arn),
+			PrincipalArn: a.PrincipalARN,
 			Type:         pulumi.String("STANDARD"),
 		}, b.parent)
 		if err != nil {
-			return fmt.Errorf("access entry %s: %w", arn, err)
+			return fmt.Errorf("access entry %s: %w", a.Name, err)
 		}
-		if _, err := eks.NewAccessPolicyAssociation(b.ctx, b.child(suffix), &eks.AccessPolicyAssociationArgs{
+		if _, err := eks.NewAccessPolicyAssociation(b.ctx, b.child(a.Name), &eks.AccessPolicyAssociationArgs{
 			ClusterName:  cluster.Name,
 			PrincipalArn: entry.PrincipalArn,
-			PolicyArn:    pulumi.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+			PolicyArn:    pulumi.String("arn:aws:eks::aws:cluster-access-policy/" + a.Policy),
 			AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
 		}, b.parent); err != nil {
-			return fmt.Errorf("access policy %s: %w", arn, err)
+			return fmt.Errorf("access policy %s: %w", a.Name, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/graph"
 	"github.com/personalization/platform/internal/platformtest"
+	"github.com/personalization/platform/offline"
 	"github.com/personalization/platform/stacks"
 )
 
@@ -37,8 +39,16 @@ func TestControlPlane(t *testing.T) {
 			if got, _ := eks.Lookup("vpcConfig.endpointPrivateAccess"); got != true {
 				t.Error("private endpoint is off")
 			}
-			if got, _ := eks.Lookup("vpcConfig.endpointPublicAccess"); got != false {
-				t.Error("public endpoint is on by default")
+			// Public only to the deploy runners' egress, found by tag.
+			if got, _ := eks.Lookup("vpcConfig.endpointPublicAccess"); got != true {
+				t.Error("public endpoint is off by default: the pipelines could not reach the API")
+			}
+			var runners []any
+			for _, ip := range offline.RunnerEgressIPs() {
+				runners = append(runners, ip+"/32")
+			}
+			if got, _ := eks.Lookup("vpcConfig.publicAccessCidrs"); !reflect.DeepEqual(got, runners) {
+				t.Errorf("public access CIDRs %v, want the runners' %v", got, runners)
 			}
 			if got, _ := eks.Lookup("vpcConfig.subnetIds"); !equalStrings(got, privateSubnets(g)) {
 				t.Errorf("cluster subnets %v, want the private subnets", got)
@@ -60,34 +70,72 @@ func TestControlPlane(t *testing.T) {
 	}
 }
 
+// TestPublicEndpointAllowList: listed CIDRs are used as they are; an empty
+// list is the runners' tagged addresses, and without a bootstrap in the
+// account that is one error naming the key before anything is created; the
+// endpoint off looks nothing up.
 func TestPublicEndpointAllowList(t *testing.T) {
-	g := platformtest.Render(t, "staging", map[string]string{
-		"personalization-platform:cluster": `{"endpointPublicAccess": true, "publicAccessCidrs": ["203.0.113.0/24"]}`,
-	})
+	const key = "personalization-platform:cluster"
+	g := platformtest.Render(t, "staging", map[string]string{key: `{"publicAccessCidrs": ["203.0.113.0/24"]}`})
 	eks := platformtest.One(t, g, "aws:eks/cluster:Cluster")
 	if got, _ := eks.Lookup("vpcConfig.publicAccessCidrs"); !equalStrings(got, []string{"203.0.113.0/24"}) {
 		t.Errorf("public access CIDRs %v", got)
 	}
-	_, err := platformtest.RenderErr(t, "staging", map[string]string{
-		"personalization-platform:cluster": `{"endpointPublicAccess": true}`,
-	})
-	if !strings.Contains(err.Error(), "cluster.publicAccessCidrs") {
-		t.Errorf("public endpoint without allow-list: %v", err)
+
+	g, err := platformtest.RenderIn(t, "staging", nil, offline.AccountState{WithoutRunners: true})
+	if err == nil || !strings.Contains(err.Error(), "cluster.publicAccessCidrs") || !strings.Contains(err.Error(), "run the bootstrap project") {
+		t.Errorf("no runners in the account: %v", err)
+	}
+	for _, r := range g.Resources {
+		if r.Custom && !r.IsProvider() {
+			t.Errorf("%s registered before the error", r.URN)
+		}
+	}
+
+	g, err = platformtest.RenderIn(t, "staging", map[string]string{key: `{"endpointPublicAccess": false}`}, offline.AccountState{WithoutRunners: true})
+	if err != nil {
+		t.Fatalf("a private-only cluster needs no runners' addresses: %v", err)
+	}
+	eks = platformtest.One(t, g, "aws:eks/cluster:Cluster")
+	if got, _ := eks.Lookup("vpcConfig.endpointPublicAccess"); got != false {
+		t.Errorf("endpoint public access %v", got)
 	}
 }
 
-func TestAccessEntriesForAdmins(t *testing.T) {
+// TestAccessEntries: the preview role reads the whole cluster (previews
+// and the drift check see the Kubernetes layer), the break-glass role and
+// each configured admin administer it; no aws-auth ConfigMap.
+func TestAccessEntries(t *testing.T) {
 	admin := "arn:aws:iam::123456789012:role/platform-admins"
 	g := platformtest.Render(t, "dev", map[string]string{
 		"personalization-platform:cluster": `{"adminPrincipals": ["` + admin + `"]}`,
 	})
-	entry := platformtest.One(t, g, "aws:eks/accessEntry:AccessEntry")
-	if entry.Input("principalArn") != admin || entry.Input("type") != "STANDARD" {
-		t.Errorf("access entry %v", entry.Inputs)
+	role := func(name string) string { return "arn:aws:iam::" + offline.Account + ":role/" + name }
+	want := map[string]string{
+		role(stacks.PreviewRoleName):    "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+		role(stacks.BreakGlassRoleName): "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+		admin:                           "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
 	}
-	assoc := platformtest.One(t, g, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-	if assoc.Input("policyArn") != "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" {
-		t.Errorf("access policy %v", assoc.Input("policyArn"))
+	entries := map[string]*graph.Resource{}
+	for _, e := range g.OfType("aws:eks/accessEntry:AccessEntry") {
+		if e.Input("type") != "STANDARD" {
+			t.Errorf("access entry %s: type %v", e.Name, e.Input("type"))
+		}
+		entries[e.URN] = e
+	}
+	got := map[string]string{}
+	for _, a := range g.OfType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
+		if scope, _ := a.Lookup("accessScope.type"); scope != "cluster" {
+			t.Errorf("%s: scope %v", a.Name, scope)
+		}
+		for _, dep := range a.PropertyDependencies["principalArn"] {
+			if e := entries[dep]; e != nil {
+				got[e.Input("principalArn").(string)] = a.Input("policyArn").(string)
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("access policies by principal %v, want %v", got, want)
 	}
 	for _, cm := range g.OfType("kubernetes:core/v1:ConfigMap") {
 		if name, _ := cm.Lookup("metadata.name"); name == "aws-auth" {

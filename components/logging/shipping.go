@@ -12,6 +12,8 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/personalization/platform/components/internal/release"
+
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/internal/policydoc"
 	"github.com/personalization/platform/components/workload"
@@ -152,6 +154,7 @@ func NewShipping(ctx *pulumi.Context, name string, args *ShippingArgs, opts ...p
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(FluentBitRepo)},
 		Namespace:      pulumi.String(Namespace),
 		Atomic:         pulumi.Bool(true),
+		Timeout:        pulumi.Int(release.PodsTimeoutSeconds),
 		Values:         agentValues(args, agent.Arn),
 	}, inNS...); err != nil {
 		return nil, fmt.Errorf("logging: fluent-bit: %w", err)

@@ -15,6 +15,8 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/components/internal/release"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -178,20 +180,20 @@ func (b *builder) build(m *Monitoring) error {
 	}
 	m.AlertRouting = pulumi.String(a.Receivers.Routing()).ToStringOutput()
 
-	release, err := helmv3.NewRelease(b.ctx, b.child("stack"), &helmv3.ReleaseArgs{
+	stack, err := helmv3.NewRelease(b.ctx, b.child("stack"), &helmv3.ReleaseArgs{
 		Name:           pulumi.String(ReleaseName),
 		Chart:          pulumi.String(Chart),
 		Version:        pulumi.String(ChartVersion),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
 		Namespace:      pulumi.String(a.Namespace),
 		Atomic:         pulumi.Bool(true),
-		Timeout:        pulumi.Int(900),
+		Timeout:        pulumi.Int(release.VolumesTimeoutSeconds),
 		Values:         b.values(),
 	}, append(inNS, pulumi.DependsOn([]pulumi.Resource{grafanaSecret, amSecret}))...)
 	if err != nil {
 		return fmt.Errorf("kube-prometheus-stack: %w", err)
 	}
-	afterCRDs := []pulumi.ResourceOption{b.parent, pulumi.DependsOn([]pulumi.Resource{release})}
+	afterCRDs := []pulumi.ResourceOption{b.parent, pulumi.DependsOn([]pulumi.Resource{stack})}
 
 	for _, svc := range a.Services {
 		if _, err := apiextensions.NewCustomResource(b.ctx, b.child("sm-"+svc), &apiextensions.CustomResourceArgs{

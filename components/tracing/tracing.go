@@ -15,6 +15,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/personalization/platform/components/internal/release"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -131,19 +133,20 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	var tempo []pulumi.Resource
 	if args.Exporter == "tempo" {
-		release, err := helmv3.NewRelease(ctx, name+"-tempo", &helmv3.ReleaseArgs{
+		tempoRelease, err := helmv3.NewRelease(ctx, name+"-tempo", &helmv3.ReleaseArgs{
 			Name:           pulumi.String(TempoName),
 			Chart:          pulumi.String(TempoChart),
 			Version:        pulumi.String(TempoChartVersion),
 			RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(TempoChartRepo)},
 			Namespace:      pulumi.String(Namespace),
 			Atomic:         pulumi.Bool(true),
+			Timeout:        pulumi.Int(release.VolumesTimeoutSeconds),
 			Values:         tempoValues(args),
 		}, inNS...)
 		if err != nil {
 			return nil, fmt.Errorf("tracing: tempo: %w", err)
 		}
-		tempo = append(tempo, release)
+		tempo = append(tempo, tempoRelease)
 	}
 	if _, err := helmv3.NewRelease(ctx, name+"-collector", &helmv3.ReleaseArgs{
 		Name:           pulumi.String(CollectorName),
@@ -152,6 +155,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(CollectorChartRepo)},
 		Namespace:      pulumi.String(Namespace),
 		Atomic:         pulumi.Bool(true),
+		Timeout:        pulumi.Int(release.PodsTimeoutSeconds),
 		Values:         collectorValues(args, config),
 	}, append(inNS, pulumi.DependsOn(tempo))...); err != nil {
 		return nil, fmt.Errorf("tracing: collector: %w", err)

@@ -39,6 +39,14 @@ func RenderErr(t testing.TB, stack string, overrides map[string]string) (*graph.
 	return g, err
 }
 
+// RenderIn runs the program for a stack against an AWS account holding
+// what aws says (no runners yet, a fresh stack, unpushed images), and
+// returns the graph and the program's error.
+func RenderIn(t testing.TB, stack string, overrides map[string]string, aws offline.AccountState) (*graph.Graph, error) {
+	t.Helper()
+	return offline.Run(infra.Program, offline.Options{Stack: stack, Config: overrides, AWS: aws})
+}
+
 // One returns the only resource of a type below (or at) a parent URN prefix,
 // failing the test when there is not exactly one.
 func One(t testing.TB, g *graph.Graph, typ string) *graph.Resource {
