@@ -47,6 +47,8 @@ type Context struct {
 	Production bool
 
 	dependents map[string][]*graph.Resource
+	// children indexes the graph by parent, built on first use.
+	children map[string][]*graph.Resource
 }
 
 // NewContext indexes a graph for the checks.

@@ -82,6 +82,7 @@ func Rules() []Rule {
 	all = append(all, s3Rules()...)
 	all = append(all, networkRules()...)
 	all = append(all, kubernetesRules()...)
+	all = append(all, schedulingRules()...)
 	all = append(all, pulumiRules()...)
 	all = append(all, deliveryRules()...)
 	return all

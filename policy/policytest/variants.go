@@ -336,6 +336,13 @@ func Variants() map[string]func(t testing.TB, g *graph.Graph) {
 		"K8S-18": func(t testing.TB, g *graph.Graph) {
 			m(Find(t, g, "kubernetes:core/v1:Service", "personalization-ui").Inputs, "spec")["externalIPs"] = []any{"203.0.113.10"}
 		},
+		"K8S-19": func(t testing.TB, g *graph.Graph) {
+			// The autoscaler's release without its own wait for the node
+			// groups, through a Kubernetes provider that does not wait either.
+			autoscaler := Find(t, g, "kubernetes:helm.sh/v3:Release", "cluster-autoscaler")
+			autoscaler.Dependencies = nil
+			g.ByURN(autoscaler.Provider).Dependencies = nil
+		},
 		"PUL-01": func(t testing.TB, g *graph.Graph) { Find(t, g, rds, "database-postgres").Protect = false },
 		"PUL-02": func(t testing.TB, g *graph.Graph) {
 			c := apiContainer(t, g)
