@@ -71,7 +71,7 @@ func TestPullRequestsScanWithTheTestedTrivy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`uses: aquasecurity/trivy-action@[0-9][0-9.]*\n`),
+		regexp.MustCompile(`uses: aquasecurity/trivy-action@[0-9a-f]{40} # v[0-9.]+\n`),
 		regexp.MustCompile(`version: ` + regexp.QuoteMeta(string(version[1])) + `\n`),
 		regexp.MustCompile(`--format tfplan`),
 		regexp.MustCompile(`--format manifests`),
