@@ -14,6 +14,7 @@ import (
 	"github.com/personalization/platform/policy"
 	"github.com/personalization/platform/policy/policytest"
 	"github.com/personalization/platform/scanner"
+	"github.com/personalization/platform/stacks"
 )
 
 // trivy is Trivy v0.74.0 from `make tools`, offline, with a cache of the
@@ -59,13 +60,26 @@ func scanAll(t *testing.T) []scanned {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var waivers []policy.Waiver
-		for _, w := range profile.Policy.Waivers {
-			waivers = append(waivers, policy.Waiver{Rule: w.Rule, URN: w.URN, Reason: w.Reason})
-		}
-		out = append(out, scanStack(t, stack, platformtest.Render(t, stack, nil), waivers))
+		out = append(out, scanStack(t, stack, platformtest.Render(t, stack, nil), policyWaivers(profile.Policy.Waivers)))
 	}
-	return append(out, scanStack(t, "bootstrap", platformtest.RenderBootstrap(t, nil), nil))
+	root, err := offline.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := offline.BootstrapProfile(offline.Options{Dir: filepath.Join(root, "bootstrap"), Stack: "example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, scanStack(t, "bootstrap", platformtest.RenderBootstrap(t, nil), policyWaivers(boot.Waivers)))
+}
+
+// policyWaivers are a profile's waivers as the policy and scanner read them.
+func policyWaivers(in []stacks.Waiver) []policy.Waiver {
+	out := make([]policy.Waiver, 0, len(in))
+	for _, w := range in {
+		out = append(out, policy.Waiver{Rule: w.Rule, URN: w.URN, Reason: w.Reason})
+	}
+	return out
 }
 
 // TestEveryStackPassesTrivy is the scanner bridge's promise: Trivy, on the

@@ -141,6 +141,20 @@ func Profile(opts Options) (*stacks.Profile, error) {
 	return stacks.Parse(opts.Stack, configSource{values: values, secrets: secrets})
 }
 
+// BootstrapProfile is the bootstrap project's profile of a stack (opts.Dir
+// is the bootstrap folder), as infra.Bootstrap would read it.
+func BootstrapProfile(opts Options) (*stacks.Bootstrap, error) {
+	_, values, secretKeys, err := load(opts)
+	if err != nil {
+		return nil, err
+	}
+	secrets := map[string]bool{}
+	for _, k := range secretKeys {
+		secrets[k] = true
+	}
+	return stacks.ParseBootstrap(opts.Stack, configSource{values: values, secrets: secrets})
+}
+
 // load reads the project and the stack's configuration with the options'
 // overrides, as the engine would hand them to the program.
 func load(opts Options) (*Project, map[string]string, []string, error) {

@@ -151,7 +151,7 @@ func awsRules() []Rule {
 				}
 				return ""
 			}},
-		{ID: "EKS-02", Title: "public endpoint never open to the internet", Severity: High, Types: []string{eksCluster}, Anchors: "CK_AWS_38, TV-0040/0041, PC",
+		{ID: "EKS-02", Title: "public endpoint never open to the internet", Severity: High, Types: []string{eksCluster}, Anchors: "CK_AWS_38, PC (Trivy AWS-0040/0041 refuse any public endpoint, allow-listed or not: waived per stack, ADR 0009)",
 			Rationale: "An API server open to 0.0.0.0/0 is scanned and brute-forced all day.", Remediation: "List the deploy runners' CIDRs in cluster.publicAccessCidrs.",
 			Check: func(_ *Context, r *graph.Resource) string {
 				if !isTrue(r, "vpcConfig.endpointPublicAccess") {

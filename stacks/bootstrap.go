@@ -62,6 +62,9 @@ type Bootstrap struct {
 	RunnerCIDR        string `json:"runnerCidr"`
 	RunnerComputeType string `json:"runnerComputeType"`
 	RunnerImage       string `json:"runnerImage"`
+	// Waivers accept a failing rule (ours or Trivy's) on one resource of
+	// the bootstrap, each for a reason, as a stack's policy.waivers do.
+	Waivers []Waiver `json:"waivers"`
 	// GitHubToken registers the runners' webhook; secret, never in JSON.
 	GitHubToken string `json:"-"`
 }
@@ -69,7 +72,7 @@ type Bootstrap struct {
 // BootstrapKeys are the bootstrap project's configuration keys.
 func BootstrapKeys() []string {
 	return []string{"accountId", "repository", "environments", "previewPolicyArns", "deployPolicyArns", "stateNoncurrentDays",
-		"runnerCidr", "runnerComputeType", "runnerImage"}
+		"runnerCidr", "runnerComputeType", "runnerImage", "waivers"}
 }
 
 // LoadBootstrap reads the running bootstrap stack's configuration.
@@ -93,6 +96,7 @@ func ParseBootstrap(stack string, src Source) (*Bootstrap, error) {
 		RunnerCIDR:        "10.250.0.0/20",
 		RunnerComputeType: "BUILD_GENERAL1_MEDIUM",
 		RunnerImage:       "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+		Waivers:           []Waiver{},
 	}
 	var errs []error
 	region, ok := src.Get(RegionKey)
@@ -104,6 +108,7 @@ func ParseBootstrap(stack string, src Source) (*Bootstrap, error) {
 		"accountId": &b.AccountID, "repository": &b.Repository, "environments": &b.Environments,
 		"previewPolicyArns": &b.PreviewPolicyARNs, "deployPolicyArns": &b.DeployPolicyARNs, "stateNoncurrentDays": &b.StateNoncurrentDays,
 		"runnerCidr": &b.RunnerCIDR, "runnerComputeType": &b.RunnerComputeType, "runnerImage": &b.RunnerImage,
+		"waivers": &b.Waivers,
 	}
 	for _, k := range BootstrapKeys() {
 		raw, ok := src.Get(BootstrapProject + ":" + k)
@@ -150,6 +155,7 @@ var bootstrapAllowed = map[string]string{
 	"runnerCidr":          "a private (RFC 1918) IPv4 block from /16 to /20 that is not a stack's VPC, such as \"10.250.0.0/20\"",
 	"runnerComputeType":   "a CodeBuild compute type: " + oneOf(runnerComputeTypes()),
 	"runnerImage":         `a CodeBuild Linux image such as "aws/codebuild/amazonlinux-x86_64-standard:5.0"`,
+	"waivers":             `a list of {"rule", "urn", "reason"} objects`,
 	GitHubTokenKey:        "a GitHub token that may manage the repository's webhooks (fine-grained: Webhooks read and write)",
 }
 
@@ -223,6 +229,7 @@ func (b *Bootstrap) validate() []*FieldError {
 	if !slices.Contains(runnerComputeTypes(), b.RunnerComputeType) {
 		errs = append(errs, &FieldError{Key: at("runnerComputeType"), Value: b.RunnerComputeType, Problem: "is not a CodeBuild compute type", Allowed: bootstrapAllowed["runnerComputeType"]})
 	}
+	errs = append(errs, validateWaivers(at("waivers"), b.Waivers)...)
 	if !runnerImagePattern.MatchString(b.RunnerImage) {
 		errs = append(errs, &FieldError{Key: at("runnerImage"), Value: b.RunnerImage, Problem: "is not an image reference", Allowed: bootstrapAllowed["runnerImage"]})
 	}

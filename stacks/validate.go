@@ -66,18 +66,27 @@ func Validate(p *Profile) error {
 	for _, err := range validateRegistryQueue(&p.Registry, &p.Queue) {
 		add(err)
 	}
-	for i, w := range p.Policy.Waivers {
-		at := func(f string) string { return key("policy", fmt.Sprintf("waivers[%d]", i), f) }
-		switch {
-		case w.Rule == "":
-			add(&FieldError{Key: at("rule"), Problem: "is empty", Allowed: `a policy rule ID such as "S3-06"`})
-		case !strings.HasPrefix(w.URN, "urn:pulumi:"):
-			add(&FieldError{Key: at("urn"), Value: w.URN, Problem: "is not a URN", Allowed: "the URN of a resource of the stack (platform render --format json)"})
-		case strings.TrimSpace(w.Reason) == "":
-			add(&FieldError{Key: at("reason"), Problem: "is empty: a waiver needs its reason", Allowed: "a sentence saying why the rule does not apply"})
-		}
+	for _, err := range validateWaivers(key("policy", "waivers"), p.Policy.Waivers) {
+		add(err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateWaivers: each waiver names a rule, a resource's URN and a reason.
+func validateWaivers(k string, waivers []Waiver) []*FieldError {
+	var errs []*FieldError
+	for i, w := range waivers {
+		at := func(f string) string { return fmt.Sprintf("%s[%d].%s", k, i, f) }
+		switch {
+		case w.Rule == "":
+			errs = append(errs, &FieldError{Key: at("rule"), Problem: "is empty", Allowed: `a policy rule ID such as "S3-06", or a Trivy ID such as "AWS-0104"`})
+		case !strings.HasPrefix(w.URN, "urn:pulumi:"):
+			errs = append(errs, &FieldError{Key: at("urn"), Value: w.URN, Problem: "is not a URN", Allowed: "the URN of a resource of the stack (platform render --format json)"})
+		case strings.TrimSpace(w.Reason) == "":
+			errs = append(errs, &FieldError{Key: at("reason"), Problem: "is empty: a waiver needs its reason", Allowed: "a sentence saying why the rule does not apply"})
+		}
+	}
+	return errs
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)

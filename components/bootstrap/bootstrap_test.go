@@ -172,13 +172,7 @@ func TestBreakGlassNeedsMFA(t *testing.T) {
 	if role == nil {
 		t.Fatal("no break-glass role")
 	}
-	var doc struct {
-		Statement []struct {
-			Principal map[string]string
-			Action    []string
-			Condition map[string]map[string]string
-		}
-	}
+	var doc trust
 	if err := json.Unmarshal([]byte(role.Input("assumeRolePolicy").(string)), &doc); err != nil {
 		t.Fatal(err)
 	}
