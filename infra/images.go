@@ -45,10 +45,10 @@ func pendingImages(ctx *pulumi.Context, profile *stacks.Profile, provider *aws.P
 		switch {
 		case err == nil:
 		case strings.Contains(err.Error(), "RepositoryNotFoundException"):
-			pending[svc] = fmt.Sprintf("not deployed: its repository %s is made by this run; push %s, then run `platform up --stack %s` (or push another tag and run `platform up --stack %s --image %s=TAG`)",
+			pending[svc] = fmt.Sprintf("not deployed: its repository %s is made by this run; push %s, then run `platform up --stack %s --yes` (or push another tag and run `platform up --stack %s --yes --image %s=TAG`)",
 				url, stacks.ImageIn(url, ref), profile.Stack, profile.Stack, svc)
 		default:
-			errs = append(errs, fmt.Errorf("service %s: image %s cannot be pulled from %s: %w; push it (docker push %s), or deploy one that is there: platform up --stack %s --image %s=TAG",
+			errs = append(errs, fmt.Errorf("service %s: image %s cannot be pulled from %s: %w; push it (docker push %s), or deploy one that is there: platform up --stack %s --yes --image %s=TAG",
 				svc, ref, url, err, stacks.ImageIn(url, ref), profile.Stack, svc))
 		}
 	}

@@ -45,7 +45,7 @@ func TestFirstRunLeavesOutServicesWithoutImages(t *testing.T) {
 	for _, svc := range []string{"personalization-api", "personalization-ui"} {
 		why := pending[svc]
 		repo := offline.Account + ".dkr.ecr.eu-west-1.amazonaws.com/personalization-platform-dev/" + svc
-		for _, want := range []string{"push " + repo + ":1.0.0", "platform up --stack dev", "--image " + svc + "=TAG"} {
+		for _, want := range []string{"push " + repo + ":1.0.0", "platform up --stack dev --yes", "--image " + svc + "=TAG"} {
 			if !strings.Contains(why, want) {
 				t.Errorf("pendingImages[%s] = %q, does not say %q", svc, why, want)
 			}
@@ -80,7 +80,7 @@ func TestMissingImageIsOneClearError(t *testing.T) {
 	}
 	for _, want := range []string{
 		"service personalization-ui", "image 1.0.0", "personalization-platform-dev/personalization-ui",
-		"ImageNotFoundException", "platform up --stack dev --image personalization-ui=TAG",
+		"ImageNotFoundException", "platform up --stack dev --yes --image personalization-ui=TAG",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
