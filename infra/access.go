@@ -30,7 +30,7 @@ func apiAllowList(ctx *pulumi.Context, profile *stacks.Profile, provider *aws.Pr
 	}
 	if len(eips.PublicIps) == 0 {
 		return nil, &stacks.FieldError{
-			Key:   "personalization-platform:cluster.publicAccessCidrs",
+			Key:   stacks.Project + ":cluster.publicAccessCidrs",
 			Value: "[]",
 			Problem: fmt.Sprintf("is empty, and account %s has no deploy-runner address (an Elastic IP tagged %s=%s) in %s",
 				account, runners.EgressTagKey, runners.EgressTagValue, profile.Region),
