@@ -10,9 +10,8 @@ import (
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/personalization/platform/components/internal/release"
-
 	"github.com/personalization/platform/components/internal/policydoc"
+	"github.com/personalization/platform/components/internal/release"
 )
 
 // Chart versions, pinned: an upgrade is a reviewed change of these lines.

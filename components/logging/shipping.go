@@ -12,10 +12,9 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/personalization/platform/components/internal/release"
-
 	"github.com/personalization/platform/components/cluster"
 	"github.com/personalization/platform/components/internal/policydoc"
+	"github.com/personalization/platform/components/internal/release"
 	"github.com/personalization/platform/components/workload"
 )
 
