@@ -67,7 +67,7 @@ func grafanaLabels() map[string]string { return map[string]string{"app.kubernete
 func kubernetesLayer(ctx *pulumi.Context, p *platform) (map[string]*workload.Service, error) {
 	// Everything below schedules pods: it waits for the nodes, CoreDNS,
 	// the default StorageClass and the load balancer controller's webhooks
-	// (policy K8S-21 holds every pod-bearing resource to it).
+	// (policy K8S-19 holds every pod-bearing resource to it).
 	onCluster := pulumi.DependsOn(p.cluster.Ready)
 	both := pulumi.Providers(p.aws, p.cluster.Provider)
 	ops, err := addons.New(ctx, "addons", pulumi.Providers(p.cluster.Provider), onCluster)
