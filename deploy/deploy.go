@@ -54,6 +54,10 @@ type Options struct {
 	IsStateful func(typ string) bool
 	// Progress receives one line per resource step.
 	Progress io.Writer
+	// Create makes the stack when the backend has none of that name;
+	// otherwise a missing stack is refused, so that a mistyped --stack
+	// never stands up a whole new environment.
+	Create bool
 }
 
 // Errors the CLI maps to exit statuses.
@@ -62,6 +66,8 @@ var (
 	ErrGate = errors.New("refused: the change would replace or delete a stateful resource")
 	// ErrDrift: --expect-no-changes found changes.
 	ErrDrift = errors.New("drift: the stack differs from its program")
+	// ErrNoStack: the backend has no stack of that name and Create is off.
+	ErrNoStack = errors.New("no such stack")
 	// ErrProductionDestroy: destroy of a production stack without the flag.
 	ErrProductionDestroy = errors.New("refused: destroying a production stack needs --i-understand-production-is-destroyed")
 )
@@ -88,7 +94,8 @@ func CheckCLI(root string) (string, error) {
 	return path, nil
 }
 
-// Open selects (or creates) the stack in the project folder.
+// Open selects the stack in the project folder, creating it only when
+// opts.Create says so.
 func Open(ctx context.Context, opts Options) (*Driver, error) {
 	if _, err := CheckCLI(opts.PulumiRoot); err != nil {
 		return nil, err
@@ -101,7 +108,28 @@ func Open(ctx context.Context, opts Options) (*Driver, error) {
 		}
 		wsOpts = append(wsOpts, auto.Pulumi(cmd))
 	}
-	stack, err := auto.UpsertStackInlineSource(ctx, opts.Stack, opts.Project, opts.Program, wsOpts...)
+	ws, err := auto.NewLocalWorkspace(ctx, append(wsOpts, auto.Program(opts.Program))...)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Stack, firstLine(err))
+	}
+	existing, err := stackNames(ctx, ws)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Stack, firstLine(err))
+	}
+	var stack auto.Stack
+	switch {
+	case slices.Contains(existing, opts.Stack):
+		stack, err = auto.SelectStack(ctx, opts.Stack, ws)
+	case opts.Create:
+		stack, err = auto.NewStack(ctx, opts.Stack, ws)
+	default:
+		list := strings.Join(existing, ", ")
+		if list == "" {
+			list = "none"
+		}
+		return nil, fmt.Errorf("%w: %q is not a stack of project %s in this backend (stacks: %s); create it with --create or `pulumi stack init %s`",
+			ErrNoStack, opts.Stack, opts.Project, list, opts.Stack)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, firstLine(err))
 	}
@@ -110,6 +138,21 @@ func Open(ctx context.Context, opts Options) (*Driver, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// stackNames are the project's stacks in the backend, sorted, by their
+// short names ("dev", not "organization/project/dev").
+func stackNames(ctx context.Context, ws auto.Workspace) ([]string, error) {
+	summaries, err := ws.ListStacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(summaries))
+	for _, s := range summaries {
+		names = append(names, s.Name[strings.LastIndex(s.Name, "/")+1:])
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // setImages writes --image overrides into the stack's config, as

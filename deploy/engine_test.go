@@ -79,7 +79,7 @@ func engine(t *testing.T, stack string, prog pulumi.RunFunc, allow ...string) (*
 			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		},
-		AllowReplace: allow, IsStateful: testStateful, Progress: &progress,
+		AllowReplace: allow, IsStateful: testStateful, Progress: &progress, Create: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -174,5 +174,37 @@ func TestRealEngineRefusesToDestroyProduction(t *testing.T) {
 	}
 	if s.Counts["delete"] < 2 {
 		t.Errorf("confirmed destroy deleted %v", s.Counts)
+	}
+}
+
+// TestMistypedStackIsRefused: without Create, a stack the backend does not
+// have is refused, naming the stacks it has, and nothing is created; with
+// Create it is made.
+func TestMistypedStackIsRefused(t *testing.T) {
+	ctx := context.Background()
+	d, _ := engine(t, "staging", program(false, false))
+	opts := d.opts
+	opts.Stack, opts.Create = "stagign", false
+	_, err := Open(ctx, opts)
+	if !errors.Is(err, ErrNoStack) || !strings.Contains(err.Error(), `"stagign"`) || !strings.Contains(err.Error(), "stacks: staging") ||
+		!strings.Contains(err.Error(), "--create") {
+		t.Fatalf("a mistyped stack: %v", err)
+	}
+	names, err := stackNames(ctx, d.stack.Workspace())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, " ") != "staging" {
+		t.Errorf("stacks after the refusal: %v", names)
+	}
+	if _, err := Open(ctx, opts); err == nil || !errors.Is(err, ErrNoStack) {
+		t.Errorf("a second try was not refused too: %v", err)
+	}
+	opts.Create = true
+	if _, err := Open(ctx, opts); err != nil {
+		t.Fatalf("--create: %v", err)
+	}
+	if names, _ = stackNames(ctx, d.stack.Workspace()); strings.Join(names, " ") != "stagign staging" {
+		t.Errorf("stacks after --create: %v", names)
 	}
 }

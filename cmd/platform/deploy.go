@@ -40,6 +40,7 @@ type deployFlags struct {
 	confirmProdKill bool
 	images          listFlag
 	allowReplace    listFlag
+	create          bool
 }
 
 func newDeployFlags(name string, stderr io.Writer) *deployFlags {
@@ -56,6 +57,9 @@ func newDeployFlags(name string, stderr io.Writer) *deployFlags {
 	f.fs.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
 	f.fs.StringVar(&f.markdown, "markdown", "", "write the result as a pull-request comment to FILE")
 	f.fs.Var(&f.images, "image", "SERVICE=REF: deploy this image of a service (repeatable)")
+	if name == "preview" || name == "up" {
+		f.fs.BoolVar(&f.create, "create", false, "create the stack if the backend has none of that name (otherwise a missing stack is refused)")
+	}
 	switch name {
 	case "up", "promote":
 		f.fs.BoolVar(&f.yes, "yes", false, "update without asking (required: the tool never prompts)")
@@ -137,7 +141,7 @@ func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Wr
 	}
 	d, err := deploy.Open(ctx, deploy.Options{
 		Dir: dir, Project: project.Name, Stack: stack, Program: infra.Program, PulumiRoot: f.root,
-		Images: images, AllowReplace: f.allowReplace, Progress: stderr,
+		Images: images, AllowReplace: f.allowReplace, Progress: stderr, Create: f.create,
 	})
 	if err != nil {
 		return exitError, err
