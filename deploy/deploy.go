@@ -178,6 +178,7 @@ func (d *Driver) Preview(ctx context.Context) (*Summary, error) {
 	_, err := d.stack.Preview(ctx, optpreview.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
+		rec.summary.Fail(err)
 		return rec.summary, fmt.Errorf("preview %s: %w", d.opts.Stack, firstLine(err))
 	}
 	return rec.summary, nil
@@ -198,6 +199,7 @@ func (d *Driver) Up(ctx context.Context) (*Summary, error) {
 	_, err = d.stack.Up(ctx, optup.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
+		rec.summary.Fail(err)
 		return rec.summary, fmt.Errorf("up %s: %w", d.opts.Stack, firstLine(err))
 	}
 	return rec.summary, nil
@@ -209,6 +211,7 @@ func (d *Driver) Refresh(ctx context.Context) (*Summary, error) {
 	_, err := d.stack.Refresh(ctx, optrefresh.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
+		rec.summary.Fail(err)
 		return rec.summary, fmt.Errorf("refresh %s: %w", d.opts.Stack, firstLine(err))
 	}
 	return rec.summary, nil
@@ -223,6 +226,7 @@ func (d *Driver) DetectDrift(ctx context.Context) (*Summary, error) {
 	_, err := d.stack.PreviewRefresh(ctx, optrefresh.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
+		rec.summary.Fail(err)
 		return rec.summary, fmt.Errorf("refresh preview %s: %w", d.opts.Stack, firstLine(err))
 	}
 	if rec.summary.Changes() > 0 {
@@ -247,6 +251,7 @@ func (d *Driver) Destroy(ctx context.Context, production, confirmed bool) (*Summ
 	_, err := d.stack.Destroy(ctx, optdestroy.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
+		rec.summary.Fail(err)
 		return rec.summary, fmt.Errorf("destroy %s: %w", d.opts.Stack, firstLine(err))
 	}
 	return rec.summary, nil

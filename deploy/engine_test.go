@@ -208,3 +208,29 @@ func TestMistypedStackIsRefused(t *testing.T) {
 		t.Errorf("stacks after --create: %v", names)
 	}
 }
+
+// TestFailingProgramPreviewReportsFailure: on the real engine, a program
+// that fails makes a preview that fails, carrying the program's message
+// whole in JSON and Markdown; never "No changes".
+func TestFailingProgramPreviewReportsFailure(t *testing.T) {
+	ctx := context.Background()
+	failing := func(*pulumi.Context) error {
+		return errors.New("stack \"staging\": config cluster.version = \"1.21\": is not a supported Kubernetes version")
+	}
+	d, _ := engine(t, "staging", failing)
+	s, err := d.Preview(ctx)
+	if err == nil {
+		t.Fatal("the preview of a failing program succeeded")
+	}
+	if s == nil || !s.Failed {
+		t.Fatalf("summary %+v does not say it failed", s)
+	}
+	md := s.Markdown()
+	if !strings.Contains(md, "**failed**") || !strings.Contains(md, "is not a supported Kubernetes version") || strings.Contains(md, "No changes") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	raw, err := s.JSON()
+	if err != nil || !strings.Contains(string(raw), `"failed": true`) || !strings.Contains(string(raw), "is not a supported Kubernetes version") {
+		t.Errorf("JSON %s %v", raw, err)
+	}
+}

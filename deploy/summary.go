@@ -39,10 +39,28 @@ type Summary struct {
 	Steps     []Step         `json:"steps"`
 	// Blocked are the steps the gate refused.
 	Blocked []Step `json:"blocked,omitempty"`
+	// Failed says the operation did not complete; Error is why, and
+	// Diagnostics are the engine's error and warning messages, whole.
+	Failed      bool     `json:"failed"`
+	Error       string   `json:"error,omitempty"`
+	Diagnostics []string `json:"diagnostics,omitempty"`
 }
 
-// Record adds an engine event: resource steps are counted and printed.
+// Fail marks the summary failed by err.
+func (s *Summary) Fail(err error) {
+	s.Failed = true
+	s.Error = err.Error()
+}
+
+// Record adds an engine event: resource steps are counted and printed,
+// errors and warnings kept whole.
 func (s *Summary) Record(e apitype.EngineEvent, progress io.Writer) {
+	if d := e.DiagnosticEvent; d != nil && (d.Severity == "error" || d.Severity == "warning") {
+		if msg := strings.TrimSpace(d.Message); msg != "" {
+			s.Diagnostics = append(s.Diagnostics, d.Severity+": "+msg)
+		}
+		return
+	}
 	if e.ResourcePreEvent == nil {
 		return
 	}
@@ -86,6 +104,18 @@ func (s *Summary) JSON() ([]byte, error) {
 // and every replace or delete listed first, in bold.
 func (s *Summary) Markdown() string {
 	var b strings.Builder
+	if s.Failed {
+		// A failed run shows what the engine said, never "No changes".
+		fmt.Fprintf(&b, "### `%s` %s **failed**\n\n```\n", s.Stack, s.Operation)
+		for _, d := range s.Diagnostics {
+			b.WriteString(d + "\n")
+		}
+		if len(s.Diagnostics) == 0 {
+			b.WriteString(s.Error + "\n")
+		}
+		b.WriteString("```\n")
+		return b.String()
+	}
 	fmt.Fprintf(&b, "### `%s` %s\n\n", s.Stack, s.Operation)
 	ops := make([]string, 0, len(s.Counts))
 	for op := range s.Counts {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -94,5 +95,40 @@ func TestRefreshWithDiffsIsDrift(t *testing.T) {
 	s.Record(ev, nil)
 	if s.Changes() != 1 || s.Counts[OpDrift] != 1 {
 		t.Errorf("a refresh with diffs is not drift: %v", s.Counts)
+	}
+}
+
+// TestFailedRunNeverReadsAsNoChanges: a run that failed says so, with the
+// engine's diagnostics whole (every line), in Markdown and JSON.
+func TestFailedRunNeverReadsAsNoChanges(t *testing.T) {
+	s := &Summary{Stack: "dev", Operation: "preview", Counts: map[string]int{}}
+	s.Record(apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: "info", Message: "noise"}}, nil)
+	s.Record(apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: "error",
+		Message: "program failed:\nconfig cluster.version = \"1.21\": is not a supported Kubernetes version\n"}}, nil)
+	s.Fail(errors.New("exit status 255"))
+	md := s.Markdown()
+	for _, want := range []string{"### `dev` preview **failed**", "error: program failed:", `config cluster.version = "1.21"`} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "No changes") || strings.Contains(md, "noise") {
+		t.Errorf("a failed preview reads:\n%s", md)
+	}
+	raw, err := s.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Failed      bool
+		Error       string
+		Diagnostics []string
+	}
+	if err := json.Unmarshal(raw, &back); err != nil || !back.Failed || back.Error != "exit status 255" || len(back.Diagnostics) != 1 {
+		t.Errorf("JSON %s: %+v %v", raw, back, err)
+	}
+	ok := &Summary{Stack: "dev", Operation: "preview", Counts: map[string]int{}}
+	if md := ok.Markdown(); !strings.Contains(md, "No changes.") || strings.Contains(md, "failed") {
+		t.Errorf("a successful empty preview reads:\n%s", md)
 	}
 }
