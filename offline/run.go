@@ -130,29 +130,34 @@ func plain(v any) any {
 // Profile reads a stack's profile from its stack file as the program would,
 // without running the program.
 func Profile(opts Options) (*stacks.Profile, error) {
-	_, values, secretKeys, err := load(opts)
+	src, err := source(opts)
 	if err != nil {
 		return nil, err
 	}
-	secrets := map[string]bool{}
-	for _, k := range secretKeys {
-		secrets[k] = true
-	}
-	return stacks.Parse(opts.Stack, configSource{values: values, secrets: secrets})
+	return stacks.Parse(opts.Stack, src)
 }
 
 // BootstrapProfile is the bootstrap project's profile of a stack (opts.Dir
 // is the bootstrap folder), as infra.Bootstrap would read it.
 func BootstrapProfile(opts Options) (*stacks.Bootstrap, error) {
-	_, values, secretKeys, err := load(opts)
+	src, err := source(opts)
 	if err != nil {
 		return nil, err
+	}
+	return stacks.ParseBootstrap(opts.Stack, src)
+}
+
+// source is the stack's configuration as the program reads it.
+func source(opts Options) (configSource, error) {
+	_, values, secretKeys, err := load(opts)
+	if err != nil {
+		return configSource{}, err
 	}
 	secrets := map[string]bool{}
 	for _, k := range secretKeys {
 		secrets[k] = true
 	}
-	return stacks.ParseBootstrap(opts.Stack, configSource{values: values, secrets: secrets})
+	return configSource{values: values, secrets: secrets}, nil
 }
 
 // load reads the project and the stack's configuration with the options'
