@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -52,8 +53,13 @@ type Options struct {
 	// IsStateful says which resource types the gate guards; nil means
 	// graph.IsStateful.
 	IsStateful func(typ string) bool
-	// Progress receives one line per resource step.
+	// Progress receives, for people, a line when each resource step starts
+	// and one when it ends, a heartbeat line naming the steps still
+	// running, and the engine's warnings and errors whole.
 	Progress io.Writer
+	// Heartbeat is how often progress names the running steps; 0 means
+	// DefaultHeartbeat, a negative value none.
+	Heartbeat time.Duration
 	// Create makes the stack when the backend has none of that name;
 	// otherwise a missing stack is refused, so that a mistyped --stack
 	// never stands up a whole new environment.
@@ -174,7 +180,7 @@ func (d *Driver) setImages(ctx context.Context) error {
 
 // Preview previews the stack's update.
 func (d *Driver) Preview(ctx context.Context) (*Summary, error) {
-	rec := d.recorder("preview")
+	rec := d.recorder("preview", 0)
 	_, err := d.stack.Preview(ctx, optpreview.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
@@ -195,7 +201,7 @@ func (d *Driver) Up(ctx context.Context) (*Summary, error) {
 		preview.Blocked = blocked
 		return preview, ErrGate
 	}
-	rec := d.recorder("up")
+	rec := d.recorder("up", preview.Changes())
 	_, err = d.stack.Up(ctx, optup.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
@@ -207,7 +213,7 @@ func (d *Driver) Up(ctx context.Context) (*Summary, error) {
 
 // Refresh reads the stack's resources back from the cloud.
 func (d *Driver) Refresh(ctx context.Context) (*Summary, error) {
-	rec := d.recorder("refresh")
+	rec := d.recorder("refresh", 0)
 	_, err := d.stack.Refresh(ctx, optrefresh.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
@@ -222,7 +228,7 @@ func (d *Driver) Refresh(ctx context.Context) (*Summary, error) {
 // change is drift. It writes nothing, so the read-only preview role can
 // run it.
 func (d *Driver) DetectDrift(ctx context.Context) (*Summary, error) {
-	rec := d.recorder("refresh-preview")
+	rec := d.recorder("refresh-preview", 0)
 	_, err := d.stack.PreviewRefresh(ctx, optrefresh.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
@@ -247,7 +253,7 @@ func (d *Driver) Destroy(ctx context.Context, production, confirmed bool) (*Summ
 	if production && !confirmed {
 		return nil, ErrProductionDestroy
 	}
-	rec := d.recorder("destroy")
+	rec := d.recorder("destroy", 0)
 	_, err := d.stack.Destroy(ctx, optdestroy.EventStreams(rec.channel()))
 	rec.wait()
 	if err != nil {
@@ -293,15 +299,26 @@ func (d *Driver) Blocked(s *Summary) []Step {
 // recorder collects an operation's engine events into a summary and
 // prints a line per step.
 type recorder struct {
-	summary *Summary
-	ch      chan events.EngineEvent
-	done    sync.WaitGroup
-	out     io.Writer
+	summary  *Summary
+	progress *progress
+	stop     func()
+	ch       chan events.EngineEvent
+	done     sync.WaitGroup
 }
 
-func (d *Driver) recorder(op string) *recorder {
-	r := &recorder{summary: &Summary{Stack: d.opts.Stack, Operation: op, Counts: map[string]int{}}, out: d.opts.Progress}
-	return r
+// recorder starts recording an operation expected to take total steps
+// (0: unknown), its heartbeat running until wait.
+func (d *Driver) recorder(op string, total int) *recorder {
+	interval := d.opts.Heartbeat
+	if interval == 0 {
+		interval = DefaultHeartbeat
+	}
+	p := newProgress(d.opts.Progress, time.Now, total)
+	return &recorder{
+		summary:  &Summary{Stack: d.opts.Stack, Operation: op, Counts: map[string]int{}},
+		progress: p,
+		stop:     p.beat(interval),
+	}
 }
 
 func (r *recorder) channel() chan<- events.EngineEvent {
@@ -310,17 +327,20 @@ func (r *recorder) channel() chan<- events.EngineEvent {
 	go func() {
 		defer r.done.Done()
 		for e := range r.ch {
-			r.summary.Record(e.EngineEvent, r.out)
+			r.summary.Record(e.EngineEvent)
+			r.progress.event(e.EngineEvent)
 		}
 	}()
 	return r.ch
 }
 
-// wait returns once the engine has closed the stream and every event is in.
+// wait returns once the engine has closed the stream and every event is
+// in, and stops the heartbeat.
 func (r *recorder) wait() {
 	if r.ch != nil {
 		r.done.Wait()
 	}
+	r.stop()
 }
 
 // firstLine keeps the CLI's first meaningful line: pipelines want the

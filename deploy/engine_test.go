@@ -112,6 +112,13 @@ func TestRealEngineWorkflow(t *testing.T) {
 	if _, err := d.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// People see each step start and end, with its duration.
+	progress := d.opts.Progress.(*strings.Builder).String()
+	for _, want := range []string{"start   create   urn:pulumi:staging::enginetest::test:store:Database::db", "done    create   urn:pulumi:staging::enginetest::test:store:Database::db ("} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress)
+		}
+	}
 	outs, err := d.Outputs(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -52,9 +51,9 @@ func (s *Summary) Fail(err error) {
 	s.Error = err.Error()
 }
 
-// Record adds an engine event: resource steps are counted and printed,
-// errors and warnings kept whole.
-func (s *Summary) Record(e apitype.EngineEvent, progress io.Writer) {
+// Record adds an engine event: resource steps are counted, errors and
+// warnings kept whole.
+func (s *Summary) Record(e apitype.EngineEvent) {
 	if d := e.DiagnosticEvent; d != nil && (d.Severity == "error" || d.Severity == "warning") {
 		if msg := strings.TrimSpace(d.Message); msg != "" {
 			s.Diagnostics = append(s.Diagnostics, d.Severity+": "+msg)
@@ -75,9 +74,6 @@ func (s *Summary) Record(e apitype.EngineEvent, progress io.Writer) {
 	}
 	s.Counts[op]++
 	s.Steps = append(s.Steps, Step{Op: op, URN: m.URN, Type: m.Type})
-	if progress != nil && m.Op != apitype.OpSame && op != string(apitype.OpRefresh) {
-		fmt.Fprintf(progress, "%-8s %s\n", op, m.URN)
-	}
 }
 
 // Changes counts the steps that change something.

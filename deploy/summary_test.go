@@ -18,7 +18,6 @@ func pre(op apitype.OpType, urn, typ string) apitype.EngineEvent {
 // recorded is an engine run as the CLI streams it.
 func recorded() *Summary {
 	s := &Summary{Stack: "production", Operation: "preview", Counts: map[string]int{}}
-	var progress strings.Builder
 	for _, e := range []apitype.EngineEvent{
 		{PreludeEvent: &apitype.PreludeEvent{}},
 		pre(apitype.OpSame, "urn:pulumi:production::p::pulumi:pulumi:Stack::p-production", "pulumi:pulumi:Stack"),
@@ -29,7 +28,7 @@ func recorded() *Summary {
 		pre(apitype.OpDelete, "urn:pulumi:production::p::aws:s3/bucketV2:BucketV2::old", "aws:s3/bucketV2:BucketV2"),
 		{DiagnosticEvent: &apitype.DiagnosticEvent{Message: "warning"}},
 	} {
-		s.Record(e, &progress)
+		s.Record(e)
 	}
 	return s
 }
@@ -87,12 +86,12 @@ func TestNoChangesMarkdown(t *testing.T) {
 func TestRefreshWithDiffsIsDrift(t *testing.T) {
 	s := &Summary{Counts: map[string]int{}}
 	ev := pre(apitype.OpRefresh, "urn:pulumi:dev::p::aws:ec2/vpc:Vpc::vpc", "aws:ec2/vpc:Vpc")
-	s.Record(ev, nil)
+	s.Record(ev)
 	if s.Changes() != 0 {
 		t.Errorf("a plain refresh counts as a change: %v", s.Counts)
 	}
 	ev.ResourcePreEvent.Metadata.Diffs = []string{"tags"}
-	s.Record(ev, nil)
+	s.Record(ev)
 	if s.Changes() != 1 || s.Counts[OpDrift] != 1 {
 		t.Errorf("a refresh with diffs is not drift: %v", s.Counts)
 	}
@@ -102,9 +101,9 @@ func TestRefreshWithDiffsIsDrift(t *testing.T) {
 // engine's diagnostics whole (every line), in Markdown and JSON.
 func TestFailedRunNeverReadsAsNoChanges(t *testing.T) {
 	s := &Summary{Stack: "dev", Operation: "preview", Counts: map[string]int{}}
-	s.Record(apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: "info", Message: "noise"}}, nil)
+	s.Record(apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: "info", Message: "noise"}})
 	s.Record(apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: "error",
-		Message: "program failed:\nconfig cluster.version = \"1.21\": is not a supported Kubernetes version\n"}}, nil)
+		Message: "program failed:\nconfig cluster.version = \"1.21\": is not a supported Kubernetes version\n"}})
 	s.Fail(errors.New("exit status 255"))
 	md := s.Markdown()
 	for _, want := range []string{"### `dev` preview **failed**", "error: program failed:", `config cluster.version = "1.21"`} {
