@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -102,6 +103,8 @@ func (f *deployFlags) usageProblem(name string) string {
 		return "unexpected arguments " + strings.Join(f.fs.Args(), " ")
 	case name == "promote" && (f.from == "" || f.to == ""):
 		return "--from and --to are required"
+	case name == "promote" && f.from == f.to:
+		return fmt.Sprintf("--from and --to are both %q: promote copies one stack's images to another", f.from)
 	case name != "promote" && f.stack == "":
 		return "--stack is required"
 	case (name == "up" || name == "promote" || name == "destroy") && !f.yes:
@@ -121,6 +124,13 @@ func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Wr
 		return exitError, err
 	}
 	dir := project.Dir
+	target := f.stack
+	if name == "promote" {
+		target = f.to
+	}
+	if err := checkImageServices(dir, target, f.images); err != nil {
+		return exitError, err
+	}
 	if _, err := deploy.CheckCLI(f.root); err != nil {
 		return exitError, err
 	}
@@ -202,6 +212,30 @@ func (f *deployFlags) report(s *deploy.Summary, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s %s: %d changes %v\n", s.Operation, s.Stack, s.Changes(), s.Counts)
+	return nil
+}
+
+// checkImageServices refuses, before anything runs, an --image for a
+// service the stack's workload set does not define.
+func checkImageServices(dir, stack string, images []string) error {
+	if len(images) == 0 {
+		return nil
+	}
+	profile, err := offline.Profile(offline.Options{Dir: dir, Stack: stack})
+	if err != nil {
+		return err
+	}
+	services := make([]string, 0, len(profile.Workloads))
+	for svc := range profile.Workloads {
+		services = append(services, svc)
+	}
+	sort.Strings(services)
+	for _, img := range images {
+		svc, _, _ := strings.Cut(img, "=")
+		if _, ok := profile.Workloads[svc]; !ok {
+			return fmt.Errorf("--image %s: stack %s defines no service %q; its services: %s", img, stack, svc, strings.Join(services, ", "))
+		}
+	}
 	return nil
 }
 

@@ -255,9 +255,26 @@ func TestDeployCommandsSayWhatIsMissing(t *testing.T) {
 		{"destroy", "--stack", "dev"},
 		{"promote", "--from", "staging", "--yes"},
 		{"up", "--stack", "dev", "--yes", "--image", "personalization-api"},
+		{"promote", "--from", "staging", "--to", "staging", "--yes"},
 	} {
 		if code, _, stderr := runCLI(args...); code != exitUsage {
 			t.Errorf("%v: exit %d (%s), want the usage status", args, code, stderr)
 		}
+	}
+}
+
+// TestImageOfAnUnknownServiceIsRefused: before the CLI, credentials or the
+// backend are even looked for, an --image naming no service of the stack
+// is one error naming it and the services there are.
+func TestImageOfAnUnknownServiceIsRefused(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	code, _, stderr := runCLI("up", "--stack", "dev", "--yes", "--image", "personalisation-api=1.2.3")
+	for _, want := range []string{`no service "personalisation-api"`, "personalization-api, personalization-ui"} {
+		if code != exitError || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+	if strings.Contains(stderr, "Pulumi CLI") {
+		t.Errorf("the image was checked after the CLI: %q", stderr)
 	}
 }
