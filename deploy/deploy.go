@@ -60,6 +60,13 @@ type Options struct {
 	// Heartbeat is how often progress names the running steps; 0 means
 	// DefaultHeartbeat, a negative value none.
 	Heartbeat time.Duration
+	// DeployedImagesOutput names the stack output (service → image) that
+	// records what each service runs.
+	DeployedImagesOutput string
+	// KeepDeployedImages: before running, a service whose image neither
+	// Images nor the stack file sets keeps the image it runs (written into
+	// the working copy's stack file, as Images are).
+	KeepDeployedImages bool
 	// Create makes the stack when the backend has none of that name;
 	// otherwise a missing stack is refused, so that a mistyped --stack
 	// never stands up a whole new environment.
@@ -140,6 +147,11 @@ func Open(ctx context.Context, opts Options) (*Driver, error) {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, firstLine(err))
 	}
 	d := &Driver{opts: opts, stack: stack}
+	if opts.KeepDeployedImages {
+		if err := d.keepDeployedImages(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.setImages(ctx); err != nil {
 		return nil, err
 	}
@@ -159,6 +171,55 @@ func stackNames(ctx context.Context, ws auto.Workspace) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// DeployedImages are the images the stack's last update deployed, read
+// from its DeployedImagesOutput: what the stack actually runs.
+func (d *Driver) DeployedImages(ctx context.Context) (map[string]string, error) {
+	images := map[string]string{}
+	if d.opts.DeployedImagesOutput == "" {
+		return images, nil
+	}
+	outs, err := d.stack.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outputs %s: %w", d.opts.Stack, firstLine(err))
+	}
+	deployed, _ := outs[d.opts.DeployedImagesOutput].Value.(map[string]any)
+	for svc, ref := range deployed {
+		if s, ok := ref.(string); ok && s != "" {
+			images[svc] = s
+		}
+	}
+	return images, nil
+}
+
+// keepDeployedImages carries the images the stack runs into this run's
+// config for the services whose image neither --image nor the stack file
+// sets: an image deployed by `up --image` or `promote` is not reverted by
+// the next plain `up`, and the drift check does not see it as drift.
+func (d *Driver) keepDeployedImages(ctx context.Context) error {
+	deployed, err := d.DeployedImages(ctx)
+	if err != nil {
+		return err
+	}
+	svcs := make([]string, 0, len(deployed))
+	for svc := range deployed {
+		svcs = append(svcs, svc)
+	}
+	sort.Strings(svcs)
+	for _, svc := range svcs {
+		if _, explicit := d.opts.Images[svc]; explicit {
+			continue
+		}
+		if _, err := d.stack.GetConfigWithOptions(ctx, "images."+svc, &auto.ConfigOptions{Path: true}); err == nil {
+			continue // the stack file pins it: a reviewed change wins
+		}
+		err := d.stack.SetConfigWithOptions(ctx, "images."+svc, auto.ConfigValue{Value: deployed[svc]}, &auto.ConfigOptions{Path: true})
+		if err != nil {
+			return fmt.Errorf("keep the deployed image of %s: %w", svc, firstLine(err))
+		}
+	}
+	return nil
 }
 
 // setImages writes --image overrides into the stack's config, as

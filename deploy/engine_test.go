@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,6 +81,7 @@ func engine(t *testing.T, stack string, prog pulumi.RunFunc, allow ...string) (*
 			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		},
 		AllowReplace: allow, IsStateful: testStateful, Progress: &progress, Create: true,
+		DeployedImagesOutput: "deployedImages", KeepDeployedImages: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,5 +241,85 @@ func TestFailingProgramPreviewReportsFailure(t *testing.T) {
 	raw, err := s.JSON()
 	if err != nil || !strings.Contains(string(raw), `"failed": true`) || !strings.Contains(string(raw), "is not a supported Kubernetes version") {
 		t.Errorf("JSON %s %v", raw, err)
+	}
+}
+
+// imagesProgram exports the images its config sets, as infra.Program's
+// deployedImages output does.
+func imagesProgram(ctx *pulumi.Context) error {
+	images := map[string]string{}
+	if raw, ok := ctx.GetConfig("enginetest:images"); ok {
+		if err := json.Unmarshal([]byte(raw), &images); err != nil {
+			return err
+		}
+	}
+	ctx.Export("deployedImages", pulumi.ToStringMap(images))
+	return nil
+}
+
+// nextRun is the driver a later pipeline run opens: a fresh checkout of
+// the committed files (stackFile as the stack's file) against the same
+// backend.
+func nextRun(t *testing.T, d *Driver, stackFile string, images map[string]string) *Driver {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"Pulumi.yaml": "name: enginetest\nruntime: go\n", "Pulumi." + d.opts.Stack + ".yaml": stackFile,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := d.opts
+	opts.Dir, opts.Images, opts.Program, opts.Create = dir, images, imagesProgram, false
+	next, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return next
+}
+
+// TestDeployedImagesLast: an image deployed with --image stays deployed
+// through the next plain up from a fresh checkout (and is no drift); a
+// stack file that pins an image wins; DeployedImages reads what the stack
+// runs, which is what promote deploys.
+func TestDeployedImagesLast(t *testing.T) {
+	ctx := context.Background()
+	const committed = "config:\n  enginetest:greeting: hello\n"
+	d, _ := engine(t, "staging", imagesProgram)
+	deployed := func(d *Driver) map[string]string {
+		t.Helper()
+		images, err := d.DeployedImages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return images
+	}
+
+	withImage := nextRun(t, d, committed, map[string]string{"api": "2.0.0"})
+	if _, err := withImage.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployed(withImage); got["api"] != "2.0.0" {
+		t.Fatalf("after up --image: %v", got)
+	}
+
+	plain := nextRun(t, d, committed, nil)
+	if _, err := plain.DetectDrift(ctx); err != nil {
+		t.Errorf("the deployed image reads as drift: %v", err)
+	}
+	if _, err := plain.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployed(plain); got["api"] != "2.0.0" {
+		t.Errorf("a plain up reverted the image: %v", got)
+	}
+
+	pinned := nextRun(t, d, committed+"  enginetest:images:\n    api: 3.0.0\n", nil)
+	if _, err := pinned.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployed(pinned); got["api"] != "3.0.0" {
+		t.Errorf("the stack file's pin did not win: %v", got)
 	}
 }

@@ -22,6 +22,10 @@ import (
 	"github.com/personalization/platform/stacks"
 )
 
+// DeployedImagesOutput is the stack output naming the image each deployed
+// service runs (service → image as configured).
+const DeployedImagesOutput = "deployedImages"
+
 // Program builds the stack's platform from its profile and exports its
 // outputs. A profile that fails validation stops it before any resource is
 // registered.
@@ -251,6 +255,14 @@ func Build(ctx *pulumi.Context, profile *stacks.Profile) error {
 	}
 	sort.Strings(serviceNames)
 	ctx.Export("services", pulumi.ToStringArray(serviceNames))
+	// The image each service runs, as configured: platform up reads it
+	// back so that an image deployed with --image or promote stays
+	// deployed, and promote reads the images a stack actually runs.
+	deployed := map[string]string{}
+	for _, svc := range serviceNames {
+		deployed[svc] = profile.Workloads[svc].Image
+	}
+	ctx.Export(DeployedImagesOutput, pulumi.ToStringMap(deployed))
 	// Services left out until their first image is pushed, with what to do.
 	ctx.Export("pendingImages", pulumi.ToStringMap(pending))
 	ctx.Export("alarmTopicArn", layer.monitoring.AlarmTopicARN)

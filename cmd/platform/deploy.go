@@ -141,7 +141,8 @@ func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Wr
 	images := map[string]string{}
 	if name == "promote" {
 		stack = f.to
-		if images, err = stackImages(dir, project.Name, f.from); err != nil {
+		if images, err = deployedImages(ctx, deploy.Options{Dir: dir, Project: project.Name, Stack: f.from, Program: infra.Program,
+			PulumiRoot: f.root, DeployedImagesOutput: infra.DeployedImagesOutput}); err != nil {
 			return exitError, err
 		}
 	}
@@ -152,6 +153,7 @@ func (f *deployFlags) run(ctx context.Context, name string, stdout, stderr io.Wr
 	d, err := deploy.Open(ctx, deploy.Options{
 		Dir: dir, Project: project.Name, Stack: stack, Program: infra.Program, PulumiRoot: f.root,
 		Images: images, AllowReplace: f.allowReplace, Progress: stderr, Create: f.create,
+		DeployedImagesOutput: infra.DeployedImagesOutput, KeepDeployedImages: true,
 	})
 	if err != nil {
 		return exitError, err
@@ -239,28 +241,19 @@ func checkImageServices(dir, stack string, images []string) error {
 	return nil
 }
 
-// stackImages reads the images a stack deploys from its stack file.
-func stackImages(dir, project, stack string) (map[string]string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
+// deployedImages are the images the promoted stack actually runs, read
+// from its last update's outputs, never from its committed file alone.
+func deployedImages(ctx context.Context, source deploy.Options) (map[string]string, error) {
+	src, err := deploy.Open(ctx, source)
 	if err != nil {
 		return nil, fmt.Errorf("promote: %w", err)
 	}
-	var doc struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("promote: Pulumi.%s.yaml: %w", stack, err)
-	}
-	images := map[string]string{}
-	for _, k := range []string{"images", project + ":images"} {
-		if m, ok := doc.Config[k].(map[string]any); ok {
-			for svc, ref := range m {
-				images[svc] = fmt.Sprint(ref)
-			}
-		}
+	images, err := src.DeployedImages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("promote: %w", err)
 	}
 	if len(images) == 0 {
-		return nil, fmt.Errorf("promote: stack %s sets no images to promote", stack)
+		return nil, fmt.Errorf("promote: stack %s runs no images yet (its %s output is empty): deploy it first", source.Stack, source.DeployedImagesOutput)
 	}
 	return images, nil
 }
