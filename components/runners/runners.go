@@ -77,12 +77,16 @@ func (a *Args) validate() error {
 		return errors.New("args are required")
 	}
 	var errs []error
-	for field, empty := range map[string]bool{
-		"Name": a.Name == "", "Region": a.Region == "", "AccountID": a.AccountID == "", "Repository": a.Repository == "",
-		"CIDR": a.CIDR == "", "ComputeType": a.ComputeType == "", "Image": a.Image == "", "GitHubToken": a.GitHubToken == nil,
+	// In field order, so the joined error reads the same every time.
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{
+		{"Name", a.Name == ""}, {"Region", a.Region == ""}, {"AccountID", a.AccountID == ""}, {"Repository", a.Repository == ""},
+		{"CIDR", a.CIDR == ""}, {"ComputeType", a.ComputeType == ""}, {"Image", a.Image == ""}, {"GitHubToken", a.GitHubToken == nil},
 	} {
-		if empty {
-			errs = append(errs, fmt.Errorf("%s is required", field))
+		if f.empty {
+			errs = append(errs, fmt.Errorf("%s is required", f.name))
 		}
 	}
 	if a.BuildTimeoutMinutes < 5 || a.BuildTimeoutMinutes > 2160 {
