@@ -23,7 +23,7 @@ const (
 // name spelt out, no wildcard in either.
 var githubSubject = regexp.MustCompile(`^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:\S+$`)
 
-// deliveryRules are the second table of shared/policy-rules.md: the
+// deliveryRules are the delivery rules: the
 // registry, the queue and the pipelines' OIDC roles.
 func deliveryRules() []Rule {
 	return []Rule{

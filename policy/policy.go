@@ -1,7 +1,7 @@
 // Package policy holds every stack to the security and reliability rules
-// of ../shared/policy-rules.md, over the rendered graph: the same rules
-// checkov, Trivy, KICS, AWSGuard, kube-score and Polaris apply, under their
-// IDs, judged before anything is deployed.
+// the README lists (generated from Rules), over the rendered graph: the
+// same rules checkov, Trivy, KICS, AWSGuard, kube-score and Polaris apply,
+// under their IDs, judged before anything is deployed.
 package policy
 
 import (

@@ -75,7 +75,7 @@ func plaintextSecret(path string, v any) string {
 	return ""
 }
 
-// Rules are every rule, in the order of shared/policy-rules.md.
+// Rules are every rule, in the order the README's rules table lists them.
 func Rules() []Rule {
 	var all []Rule
 	all = append(all, awsRules()...)
