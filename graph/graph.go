@@ -168,3 +168,25 @@ func (r *Resource) Lookup(path string) (any, bool) {
 	}
 	return cur, true
 }
+
+// WaitsFor are the URNs the engine must create before r: its
+// dependencies (every descendant of a component it depends on), its
+// provider, and the same of each of its ancestors (a child registers only
+// once its parent has). children is ChildrenByParent's index.
+func (g *Graph) WaitsFor(r *Resource, children map[string][]*Resource) []string {
+	var out []string
+	for cur := r; cur != nil; cur = g.ByURN(cur.Parent) {
+		for _, d := range cur.Dependencies {
+			out = append(out, d)
+			if dep := g.ByURN(d); dep != nil && !dep.Custom {
+				for _, c := range descendants(children, d) {
+					out = append(out, c.URN)
+				}
+			}
+		}
+		if cur.Provider != "" {
+			out = append(out, cur.Provider)
+		}
+	}
+	return out
+}

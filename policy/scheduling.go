@@ -34,46 +34,30 @@ func schedulingRules() []Rule {
 }
 
 // waitsFor says whether the engine cannot create r before a resource of
-// type typ exists. A resource waits for its dependencies (all descendants
-// of a component it depends on), for its provider, and for whatever its
-// ancestors wait for; and each of those for theirs.
+// type typ exists: what r waits for (graph.WaitsFor), and what that waits
+// for, transitively.
 func (c *Context) waitsFor(r *graph.Resource, typ string) bool {
 	if c.children == nil {
 		c.children = c.Graph.ChildrenByParent()
 	}
 	seen := map[string]bool{r.URN: true}
-	var queue []string
-	enqueue := func(urns ...string) {
-		for _, u := range urns {
-			if u != "" && !seen[u] {
-				seen[u] = true
-				queue = append(queue, u)
-			}
-		}
-	}
-	// What a resource itself waits for: its dependencies and provider,
-	// and its ancestors' (a child registers only once its parent has).
-	before := func(res *graph.Resource) {
-		for cur := res; cur != nil; cur = c.Graph.ByURN(cur.Parent) {
-			enqueue(cur.Dependencies...)
-			enqueue(cur.Provider)
-		}
-	}
-	before(r)
+	queue := []*graph.Resource{r}
 	for len(queue) > 0 {
-		res := c.Graph.ByURN(queue[0])
+		res := queue[0]
 		queue = queue[1:]
-		if res == nil {
-			continue
-		}
-		if res.Type == typ {
-			return true
-		}
-		before(res)
-		if !res.Custom {
-			for _, child := range c.children[res.URN] {
-				enqueue(child.URN)
+		for _, u := range c.Graph.WaitsFor(res, c.children) {
+			if seen[u] {
+				continue
 			}
+			seen[u] = true
+			next := c.Graph.ByURN(u)
+			if next == nil {
+				continue
+			}
+			if next.Type == typ {
+				return true
+			}
+			queue = append(queue, next)
 		}
 	}
 	return false

@@ -80,9 +80,8 @@ type Path struct {
 }
 
 // CriticalPath is the longest chain of g by each resource's duration (pick
-// Typical or Limit). A resource starts when what it waits for is done: its
-// dependencies (every descendant of a component it depends on), its
-// provider, and its ancestors' dependencies.
+// Typical or Limit). A resource starts when what it waits for
+// (graph.WaitsFor) is done.
 func CriticalPath(g *graph.Graph, duration func(Creation) time.Duration) Path {
 	children := g.ChildrenByParent()
 	type result struct {
@@ -102,25 +101,13 @@ func CriticalPath(g *graph.Graph, duration func(Creation) time.Duration) Path {
 		visiting[urn] = true
 		defer delete(visiting, urn)
 		best := &result{}
-		consider := func(u string) {
-			if u == "" || u == urn {
-				return
+		for _, u := range g.WaitsFor(res, children) {
+			if u == urn {
+				continue
 			}
 			if f := finish(u, visiting); f.finish > best.finish || best.prev == "" && f.finish == best.finish {
 				best = &result{finish: f.finish, prev: u}
 			}
-		}
-		for cur := res; cur != nil; cur = g.ByURN(cur.Parent) {
-			for _, d := range cur.Dependencies {
-				if dep := g.ByURN(d); dep != nil && !dep.Custom {
-					// Depending on a component waits for all it holds.
-					for _, c := range descendants(children, d) {
-						consider(c)
-					}
-				}
-				consider(d)
-			}
-			consider(cur.Provider)
 		}
 		out := &result{finish: best.finish + duration(creation(res)), prev: best.prev}
 		memo[urn] = out
@@ -138,15 +125,6 @@ func CriticalPath(g *graph.Graph, duration func(Creation) time.Duration) Path {
 		chain = append([]*graph.Resource{g.ByURN(u)}, chain...)
 	}
 	return Path{Resources: chain, Duration: longest}
-}
-
-func descendants(children map[string][]*graph.Resource, urn string) []string {
-	var out []string
-	for _, c := range children[urn] {
-		out = append(out, c.URN)
-		out = append(out, descendants(children, c.URN)...)
-	}
-	return out
 }
 
 // Typical and Limit pick a creation time for CriticalPath.
